@@ -25,7 +25,9 @@ public record PciAddress(int domain, int bus, int device, int function) implemen
     private static int hex(String s, int from, int to) {
         int v = 0;
         for (int i = from; i < to; i++) {
-            int d = Character.digit(s.charAt(i), 16);
+            char c = s.charAt(i);
+            // ASCII only: Character.digit also takes fullwidth and other scripts' digits
+            int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
             if (d < 0) return -1;
             v = v * 16 + d;
         }

@@ -22,7 +22,7 @@ public record Uevent(String action, String devpath, SequencedMap<String, String>
     public Uevent {
         Objects.requireNonNull(action, "action");
         Objects.requireNonNull(devpath, "devpath");
-        if (action.isEmpty() || action.indexOf('@') >= 0 || action.indexOf('\0') >= 0) {
+        if (!UeventCodec.isAction(action)) {
             throw new IllegalArgumentException("bad action: " + action);
         }
         if (!devpath.startsWith("/") || devpath.indexOf('\0') >= 0) {
@@ -36,6 +36,8 @@ public record Uevent(String action, String devpath, SequencedMap<String, String>
         if (!action.equals(copy.get(ACTION)) || !devpath.equals(copy.get(DEVPATH))) {
             throw new IllegalArgumentException("ACTION/DEVPATH fields must match the header");
         }
+        var seqnum = copy.get(SEQNUM);
+        if (seqnum != null && !UeventCodec.isSeqnum(seqnum)) throw new IllegalArgumentException("SEQNUM not an unsigned decimal: " + seqnum);
         fields = Collections.unmodifiableSequencedMap(copy);
     }
 

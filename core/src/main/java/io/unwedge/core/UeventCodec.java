@@ -29,6 +29,9 @@ public final class UeventCodec {
         if (buf[off + len - 1] != 0) {
             return new Rejected(Rejected.Reason.NOT_NUL_TERMINATED, "last byte is not NUL");
         }
+        // The header is checked on the bytes, before UTF-8: '@' and '/' never occur inside a multi-byte
+        // sequence, and udev's binary "libudev" rebroadcast (magic 0xfeedcafe) is then named for what it is.
+        if (!headerHasAtSlash(buf, off, len)) return new Rejected(Rejected.Reason.NO_HEADER, "no action@/devpath header");
         String text;
         try {
             text = StandardCharsets.UTF_8.newDecoder()
@@ -81,6 +84,13 @@ public final class UeventCodec {
         return out.toByteArray();
     }
 
+    private static boolean headerHasAtSlash(byte[] buf, int off, int len) {
+        for (int i = off; i < off + len - 1 && buf[i] != 0; i++) {
+            if (buf[i] == '@' && buf[i + 1] == '/') return true;
+        }
+        return false;
+    }
+
     /** Keys are what add_uevent_var() callers use: upper-case letters, digits and underscores. */
     static boolean isKey(String key) {
         if (key.isEmpty()) return false;
@@ -91,7 +101,7 @@ public final class UeventCodec {
         return true;
     }
 
-    private static boolean isAction(String action) {
+    static boolean isAction(String action) {
         for (int i = 0; i < action.length(); i++) {
             char c = action.charAt(i);
             if (!(c >= 'a' && c <= 'z') && c != '_') return false;
@@ -99,7 +109,7 @@ public final class UeventCodec {
         return !action.isEmpty();
     }
 
-    private static boolean isSeqnum(String s) {
+    static boolean isSeqnum(String s) {
         if (s.isEmpty() || s.length() > 20) return false;
         for (int i = 0; i < s.length(); i++) if (s.charAt(i) < '0' || s.charAt(i) > '9') return false;
         try {

@@ -15,8 +15,12 @@ public record WedgedEvent(String card, int cardIndex, PciAddress bdf, Devpath de
                           List<RecoveryMethod> methods, Optional<TaskInfo> task, long seqnum,
                           String rawMethods, Uevent uevent) {
 
-    /** drm_dev_wedged_event() builds "WEDGED=..." in char[32]: 31 visible characters, 24 for the list. */
-    static final int MAX_METHODS_LENGTH = 31 - "WEDGED=".length();
+    /**
+     * drm_dev_wedged_event() fills char[32] with "WEDGED=" and "token," per method, scnprintf-capped at 31
+     * characters, then overwrites the last one (the trailing comma) with NUL: at most 23 characters of list.
+     * A 23-character list may therefore be a cut one even when its last token looks whole.
+     */
+    static final int MAX_METHODS_LENGTH = 32 - 1 - "WEDGED=".length() - 1;
 
     public WedgedEvent {
         Objects.requireNonNull(card);
@@ -74,6 +78,7 @@ public record WedgedEvent(String card, int cardIndex, PciAddress bdf, Devpath de
     private static Optional<TaskInfo> task(Uevent u) {
         String pid = u.get("PID"), comm = u.get("TASK");
         if (pid == null || comm == null || comm.isEmpty() || comm.length() > 15) return Optional.empty();
+        if (pid.isEmpty() || !pid.chars().allMatch(c -> c >= '0' && c <= '9')) return Optional.empty(); // PID=%u, no sign
         try {
             int p = Integer.parseInt(pid);
             return p < 0 ? Optional.empty() : Optional.of(new TaskInfo(p, comm));
