@@ -1,0 +1,246 @@
+package io.unwedge.daemon;
+
+import io.unwedge.core.Decision;
+import io.unwedge.core.GpuDevice;
+import io.unwedge.core.PciAddress;
+import io.unwedge.core.RecoveryMethod;
+import io.unwedge.core.Planner;
+import io.unwedge.core.Step;
+import io.unwedge.core.WedgedEvent;
+import io.unwedge.daemon.RecoveryReport.Result;
+import io.unwedge.daemon.StepResult.Outcome;
+import io.unwedge.host.sysfs.Sysfs;
+import io.unwedge.host.sysfs.Topology;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
+
+/**
+ * One wedge, handled: resolve the device, decide, and run the plan step by step. Waits are driven by the
+ * device's own uevents (the actor's mailbox) and end at a deadline; sysfs is re-read on every event, never
+ * on a timer. Runs on the device's actor thread, so nothing else happens to the device meanwhile.
+ */
+final class Recovery {
+
+    private final WedgedEvent event;
+    private final long receivedNanos;
+    private final Topology topology;
+    private final Timeouts timeouts;
+    private final boolean dryRun;
+    private final EventLog log;
+    private final BlockingQueue<ActorMessage> mailbox;
+    private final ExecutorService writers;
+    private final List<StepResult> steps = new ArrayList<>();
+    private final long started = System.nanoTime();
+    private Long latencyMicros;
+    private boolean stopRequested;
+
+    Recovery(WedgedEvent event, long receivedNanos, Topology topology, Timeouts timeouts, boolean dryRun, EventLog log,
+             BlockingQueue<ActorMessage> mailbox, ExecutorService writers) {
+        this.event = event;
+        this.receivedNanos = receivedNanos;
+        this.topology = topology;
+        this.timeouts = timeouts;
+        this.dryRun = dryRun;
+        this.log = log;
+        this.mailbox = mailbox;
+        this.writers = writers;
+    }
+
+    /** Whether a Stop arrived while this recovery ran: the actor ends once it is done. */
+    boolean stopRequested() {
+        return stopRequested;
+    }
+
+    RecoveryReport run() {
+        GpuDevice device;
+        switch (topology.resolve(event)) {
+            case Topology.Resolution.Found(var d) -> device = d;
+            case Topology.Resolution.Gone(var reason) -> {
+                return finish(Result.REFUSED, null, "device gone: " + reason);
+            }
+            case Topology.Resolution.Invalid(var reason) -> {
+                return finish(Result.REFUSED, null, "invalid event: " + reason);
+            }
+        }
+        return switch (Planner.decide(event, device)) {
+            case Decision.NothingToDo(var reason) -> finish(Result.NOTHING_TO_DO, null, reason);
+            case Decision.Refuse(var reason) -> finish(Result.REFUSED, null, reason);
+            case Decision.Recover r -> dryRun ? dryRun(r, device) : rebind(r, device);
+        };
+    }
+
+    private RecoveryReport dryRun(Decision.Recover plan, GpuDevice device) {
+        String driver = device.driver().orElseThrow();
+        log.info("plan", "card", device.card(), "bdf", device.bdf(), "method", plan.method(), "seqnum", event.seqnum(),
+                "steps", String.join(",", plan.steps().stream().map(Step::toString).toList()),
+                "would write " + device.bdf() + " to " + topology.sysfs().pciDriver(driver).resolve("unbind")
+                        + " then bind (dry run: nothing done)");
+        return finish(Result.DRY_RUN, plan.method(), plan.reason());
+    }
+
+    private RecoveryReport rebind(Decision.Recover plan, GpuDevice device) {
+        var bdf = device.bdf();
+        String driver = device.driver().orElseThrow();
+        Path driverDir = topology.sysfs().pciDriver(driver);
+        log.info("recovery-start", "card", device.card(), "bdf", bdf, "driver", driver, "method", plan.method(),
+                "seqnum", event.seqnum(), "task", event.task().orElse(null), plan.reason());
+
+        // unbind: after it the device has no driver; from here on a failure must say so
+        var unbind = step(Step.UNBIND, device, plan.method(), driverDir.resolve("unbind"), bdf,
+                () -> topology.isUnbound(bdf), timeouts.unbind());
+        if (unbind.outcome() != Outcome.OK) {
+            String state = topology.isUnbound(bdf) ? "left unbound" : "still bound to " + driver + " (nothing changed)";
+            return finish(Result.FAILED, plan.method(), "unbind " + unbind.outcome() + ": " + unbind.detail() + "; device " + state);
+        }
+        var bind = step(Step.BIND, device, plan.method(), driverDir.resolve("bind"), bdf,
+                () -> topology.isUp(bdf), timeouts.bind());
+        if (bind.outcome() != Outcome.OK) {
+            String state = topology.isUnbound(bdf)
+                    ? "left unbound; bind it by hand: echo " + bdf + " > " + driverDir.resolve("bind")
+                    : "bound but without a card minor";
+            return finish(Result.FAILED, plan.method(), "bind " + bind.outcome() + ": " + bind.detail() + "; device " + state);
+        }
+        var after = topology.byBdf(bdf);
+        log.info("recovery-verified", "card", after.map(GpuDevice::card).orElse(null), "bdf", bdf,
+                "was", device.card(), "driver", after.flatMap(GpuDevice::driver).orElse(null), "method", plan.method());
+        var settle = settle(device, plan.method());
+        if (settle.outcome() != Outcome.OK) {
+            return finish(Result.FAILED, plan.method(), "settle " + settle.outcome() + ": " + settle.detail());
+        }
+        return finish(Result.RECOVERED, plan.method(), plan.reason());
+    }
+
+    /** A sysfs write, then a wait for its effect. */
+    private StepResult step(Step step, GpuDevice device, RecoveryMethod method, Path attribute, PciAddress bdf,
+                            BooleanSupplier done, Duration timeout) {
+        long t0 = System.nanoTime();
+        String detail;
+        Outcome outcome;
+        try {
+            write(attribute, bdf + "\n");
+            if (step == Step.UNBIND && receivedNanos > 0) latencyMicros = (System.nanoTime() - receivedNanos) / 1_000;
+            outcome = await(done, timeout) ? Outcome.OK : Outcome.TIMEOUT;
+            detail = outcome == Outcome.OK ? "wrote " + bdf + " to " + attribute
+                    : (step == Step.UNBIND ? "driver link still there" : "driver did not bind and create a card minor (probe failed or deferred?)")
+                      + " after " + timeout.toMillis() + " ms";
+        } catch (TimeoutException e) {
+            outcome = Outcome.TIMEOUT;
+            detail = "write to " + attribute + " did not return within " + timeouts.write().toMillis() + " ms";
+        } catch (IOException e) {
+            outcome = Outcome.ERROR;
+            detail = "write to " + attribute + ": " + e.getMessage();
+        }
+        var r = new StepResult(step, outcome, (System.nanoTime() - t0) / 1_000_000, detail);
+        steps.add(r);
+        log.log(outcome == Outcome.OK ? EventLog.Level.INFO : EventLog.Level.ERROR, "recovery-step",
+                "card", device.card(), "bdf", bdf, "method", method, "step", step, "outcome", outcome, "ms", r.millis(),
+                "latency_us", step == Step.UNBIND ? latencyMicros : null, detail);
+        return r;
+    }
+
+    /**
+     * A sysfs write on its own thread: a real unbind blocks until the driver's remove() returns, and a
+     * stuck driver must cost us a timeout, not the actor.
+     */
+    private void write(Path attribute, String value) throws IOException, TimeoutException {
+        Future<?> f = writers.submit(() -> {
+            Sysfs.writeAttribute(attribute, value);
+            return null;
+        });
+        try {
+            f.get(timeouts.write().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) throw io;
+            throw new IOException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        }
+    }
+
+    /** Waits until {@code done} holds, re-checking on each uevent about the device; false at the deadline. */
+    private boolean await(BooleanSupplier done, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!done.getAsBoolean()) {
+            var m = next(deadline);
+            if (m == null) return done.getAsBoolean();
+            if (m instanceof ActorMessage.Wedge w) {
+                log.info("wedge-ignored", "card", w.event().card(), "bdf", w.event().bdf(), "seqnum", w.event().seqnum(),
+                        "already recovering this device");
+            }
+        }
+        return true;
+    }
+
+    private StepResult settle(GpuDevice device, RecoveryMethod method) {
+        long t0 = System.nanoTime();
+        long deadline = t0 + timeouts.settle().toNanos();
+        Outcome outcome = Outcome.OK;
+        String detail = "no new wedge for " + timeouts.settle().toMillis() + " ms";
+        ActorMessage m;
+        while ((m = next(deadline)) != null) {
+            if (m instanceof ActorMessage.Wedge(var w, var ignored)) {
+                outcome = Outcome.REWEDGED;
+                detail = "wedged again (" + w.rawMethods() + ", seqnum " + w.seqnum() + ") "
+                        + (System.nanoTime() - t0) / 1_000_000 + " ms after it came back";
+                break;
+            }
+        }
+        if (outcome == Outcome.OK && !topology.isUp(device.bdf())) {
+            outcome = Outcome.ERROR;
+            detail = "device lost its driver or card while settling";
+        }
+        var r = new StepResult(Step.SETTLE, outcome, (System.nanoTime() - t0) / 1_000_000, detail);
+        steps.add(r);
+        log.log(outcome == Outcome.OK ? EventLog.Level.INFO : EventLog.Level.ERROR, "recovery-step",
+                "card", topology.byBdf(device.bdf()).map(GpuDevice::card).orElse(device.card()), "bdf", device.bdf(),
+                "method", method, "step", Step.SETTLE, "outcome", outcome, "ms", r.millis(), detail);
+        return r;
+    }
+
+    /** The next mailbox message before the deadline, or null at it. Stop is remembered, not obeyed mid-step. */
+    private ActorMessage next(long deadline) {
+        while (true) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) return null;
+            try {
+                var m = mailbox.poll(left, TimeUnit.NANOSECONDS);
+                if (m == null) return null;
+                if (m instanceof ActorMessage.Stop) {
+                    stopRequested = true; // a device is never left unbound because the daemon was asked to stop
+                    continue;
+                }
+                return m;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return null;
+            }
+        }
+    }
+
+    private RecoveryReport finish(Result result, RecoveryMethod method, String reason) {
+        long ms = (System.nanoTime() - started) / 1_000_000;
+        var after = result == Result.RECOVERED || result == Result.FAILED
+                ? topology.byBdf(event.bdf()).map(GpuDevice::card) : Optional.<String>empty();
+        var level = switch (result) {
+            case RECOVERED, NOTHING_TO_DO, DRY_RUN -> EventLog.Level.INFO;
+            case REFUSED -> EventLog.Level.WARN;
+            case FAILED -> EventLog.Level.ERROR;
+        };
+        log.log(level, "recovery-end", "card", event.card(), "bdf", event.bdf(), "method", method, "seqnum", event.seqnum(),
+                "outcome", result, "card_after", after.orElse(null), "ms", ms, reason);
+        return new RecoveryReport(event, event.bdf(), Optional.ofNullable(method), result, reason, steps, after, ms,
+                Optional.ofNullable(latencyMicros));
+    }
+}

@@ -1,0 +1,40 @@
+package io.unwedge.daemon;
+
+import io.unwedge.core.PciAddress;
+import io.unwedge.core.RecoveryMethod;
+import io.unwedge.core.WedgedEvent;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The end of one wedge's handling: what was decided, each step, and the state the device was left in.
+ *
+ * @param cardAfter the primary minor after a recovery (re-resolved by BDF: the number may change)
+ * @param latencyMicros from the kernel's delivery of the event to the unbind write, when one was made
+ */
+public record RecoveryReport(WedgedEvent event, PciAddress bdf, Optional<RecoveryMethod> method, Result result,
+                             String reason, List<StepResult> steps, Optional<String> cardAfter, long totalMillis,
+                             Optional<Long> latencyMicros) {
+
+    public RecoveryReport {
+        steps = List.copyOf(steps);
+    }
+
+    public enum Result {
+        /** the device is back: driver bound, card present, not re-wedged while settling */
+        RECOVERED,
+        /** a step failed or timed out; {@code reason} says which and the state the device was left in */
+        FAILED,
+        /** the policy would not run a recovery (method unsupported or unknown, device gone, bad event) */
+        REFUSED,
+        /** the driver said none: nothing to recover */
+        NOTHING_TO_DO,
+        /** --dry-run: the plan was logged, nothing was touched */
+        DRY_RUN;
+
+        @Override
+        public String toString() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+    }
+}

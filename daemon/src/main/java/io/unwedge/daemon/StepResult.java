@@ -1,0 +1,16 @@
+package io.unwedge.daemon;
+
+import io.unwedge.core.Step;
+
+/** How one step ended, and how long it took. */
+public record StepResult(Step step, Outcome outcome, long millis, String detail) {
+
+    public enum Outcome {
+        OK, TIMEOUT, ERROR, REWEDGED;
+
+        @Override
+        public String toString() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+}

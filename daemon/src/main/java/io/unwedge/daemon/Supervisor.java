@@ -1,0 +1,157 @@
+package io.unwedge.daemon;
+
+import io.unwedge.core.Devpath;
+import io.unwedge.core.GpuDevice;
+import io.unwedge.core.PciAddress;
+import io.unwedge.core.WedgedEvent;
+import io.unwedge.host.netlink.Delivery;
+import io.unwedge.host.netlink.UeventSource;
+import io.unwedge.host.sysfs.Topology;
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The daemon's event loop: reads the uevent source, recognises wedges and hands each to its device's
+ * actor; every other uevent about a device goes to that device's actor too, because a recovery in flight
+ * waits on them. Independent devices recover in parallel, each device serially.
+ *
+ * <p>Stopping is graceful: no new recovery starts, recoveries in flight finish (bounded by their
+ * timeouts) while the source is still read, then the source is closed.
+ */
+public final class Supervisor {
+
+    /** What the daemon was told to do, besides where to look. */
+    public record Settings(Timeouts timeouts, boolean dryRun) {}
+
+    /** Counted since start; the metrics endpoint will read these. */
+    public record Stats(long events, long wedges, long ignoredWedges, long spoofed, long malformed, long truncated,
+                        long overflows) {}
+
+    private final UeventSource source;
+    private final Topology topology;
+    private final Settings settings;
+    private final EventLog log;
+    private final RecoveryListener listener;
+    private final Map<PciAddress, DeviceActor> actors = new ConcurrentHashMap<>();
+    private final ExecutorService writers = Executors.newVirtualThreadPerTaskExecutor();
+    private final AtomicLong events = new AtomicLong(), wedges = new AtomicLong(), ignored = new AtomicLong(),
+            spoofed = new AtomicLong(), malformed = new AtomicLong(), truncated = new AtomicLong(), overflows = new AtomicLong();
+    private volatile boolean stopping;
+
+    public Supervisor(UeventSource source, Topology topology, Settings settings, EventLog log, RecoveryListener listener) {
+        this.source = source;
+        this.topology = topology;
+        this.settings = settings;
+        this.log = log;
+        this.listener = listener;
+    }
+
+    /** Reads events until the source is closed (by {@link #stop()} or from outside). */
+    public void run() throws IOException {
+        var cards = topology.cards();
+        log.info("daemon-start", "sysfs", topology.sysfs().root(), "cards", cards.size(), "dry_run", settings.dryRun(),
+                describe(cards));
+        while (true) {
+            switch (source.receive()) {
+                case Delivery.Received(var uevent, var nanos) -> {
+                    events.incrementAndGet();
+                    dispatch(uevent, nanos);
+                }
+                case Delivery.Dropped(var kind, var detail) -> {
+                    switch (kind) {
+                        case SPOOFED -> spoofed.incrementAndGet();
+                        case MALFORMED -> malformed.incrementAndGet();
+                        case TRUNCATED -> truncated.incrementAndGet();
+                    }
+                    log.warn("uevent-dropped", "kind", kind, "detail", detail, "ignoring message");
+                }
+                case Delivery.Overflow o -> {
+                    overflows.incrementAndGet();
+                    log.warn("netlink-overflow", "events were lost; re-reading sysfs");
+                    resync();
+                }
+                case Delivery.Closed c -> {
+                    log.info("daemon-stop", "events", events.get(), "wedges", wedges.get());
+                    return;
+                }
+            }
+        }
+    }
+
+    private void dispatch(io.unwedge.core.Uevent uevent, long nanos) {
+        switch (WedgedEvent.recognise(uevent)) {
+            case WedgedEvent.Wedged(var event) -> {
+                wedges.incrementAndGet();
+                log.info("wedged", "card", event.card(), "bdf", event.bdf(), "methods", event.rawMethods(),
+                        "seqnum", event.seqnum(), "task", event.task().orElse(null));
+                if (stopping) {
+                    ignored.incrementAndGet();
+                    log.warn("wedge-ignored", "card", event.card(), "bdf", event.bdf(), "seqnum", event.seqnum(),
+                            "daemon is stopping; the device stays wedged");
+                    return;
+                }
+                actor(event.bdf()).post(new ActorMessage.Wedge(event, nanos));
+            }
+            case WedgedEvent.NotWedged(var reason, var suspicious) -> {
+                if (suspicious) {
+                    ignored.incrementAndGet();
+                    log.warn("wedge-ignored", "devpath", uevent.devpath(), "seqnum", uevent.get("SEQNUM"), reason);
+                } else {
+                    log.debug("uevent", "action", uevent.action(), "devpath", uevent.devpath(), "seqnum", uevent.get("SEQNUM"), reason);
+                }
+                // a recovery in flight waits on its device's remove/unbind/add/bind
+                if (Devpath.check(uevent.devpath()) instanceof Devpath.Checked.Ok(var devpath)) {
+                    devpath.nearestFunction().map(actors::get).ifPresent(a -> a.post(new ActorMessage.Observed(uevent)));
+                }
+            }
+        }
+    }
+
+    private DeviceActor actor(PciAddress bdf) {
+        return actors.computeIfAbsent(bdf, b -> {
+            var a = new DeviceActor(b, (w, mailbox) -> new Recovery(w.event(), w.receivedNanos(), topology,
+                    settings.timeouts(), settings.dryRun(), log, mailbox, writers), listener, log);
+            a.start();
+            return a;
+        });
+    }
+
+    private void resync() {
+        for (var a : actors.values()) a.post(new ActorMessage.Resync());
+        var cards = topology.cards();
+        log.info("resync", "cards", cards.size(), describe(cards));
+    }
+
+    /** Stops taking new wedges, lets recoveries in flight end, then closes the source. */
+    public void stop() {
+        if (stopping) return;
+        stopping = true;
+        log.info("daemon-stopping", "recoveries in flight finish first");
+        for (var a : actors.values()) a.post(new ActorMessage.Stop());
+        long deadline = System.currentTimeMillis() + settings.timeouts().worstCase().toMillis() + 1000;
+        for (var a : actors.values()) {
+            try {
+                a.join(Math.max(1, deadline - System.currentTimeMillis()));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            if (a.alive()) log.error("daemon-stop-timeout", "a recovery did not end in time");
+        }
+        writers.shutdownNow();
+        source.close();
+    }
+
+    public Stats stats() {
+        return new Stats(events.get(), wedges.get(), ignored.get(), spoofed.get(), malformed.get(), truncated.get(), overflows.get());
+    }
+
+    private static String describe(List<GpuDevice> cards) {
+        return String.join(", ", cards.stream().map(GpuDevice::toString).toList());
+    }
+}

@@ -1,0 +1,173 @@
+package io.unwedge.daemon;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.unwedge.core.RecoveryMethod;
+import io.unwedge.core.Step;
+import io.unwedge.daemon.RecoveryReport.Result;
+import io.unwedge.daemon.StepResult.Outcome;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The daemon, the virtual host and the real kernel between them, as in the field. */
+class RecoveryEndToEndTest {
+
+    static final Duration WAIT = Duration.ofSeconds(15);
+    static final List<RecoveryMethod> REBIND_BUS_RESET = List.of(RecoveryMethod.REBIND, RecoveryMethod.BUS_RESET);
+
+    @TempDir Path dir;
+
+    @Test
+    void aWedgeFromTheKernelIsRebindAndVerified() throws Exception {
+        try (var rig = new Rig(dir, 2, Rig.timeouts(5000, 300), false, true)) {
+            rig.model.wedge("card1", REBIND_BUS_RESET, Optional.empty());
+            var r = rig.nextReport(WAIT);
+            assertThat(r.result()).as(rig.log()).isEqualTo(Result.RECOVERED);
+            assertThat(r.method()).contains(RecoveryMethod.REBIND);
+            assertThat(r.bdf()).hasToString("0000:06:00.0");
+            assertThat(r.steps()).extracting(StepResult::step).containsExactly(Step.UNBIND, Step.BIND, Step.SETTLE);
+            assertThat(r.steps()).extracting(StepResult::outcome).containsOnly(Outcome.OK);
+            assertThat(r.cardAfter()).contains("card1");
+            assertThat(r.latencyMicros()).isPresent();
+            assertThat(r.event().seqnum()).as("SEQNUM was appended by the kernel").isPositive();
+            assertThat(rig.topology.isUp(rig.gpu(1).bdf())).isTrue();
+            assertThat(rig.model.wedgedWith(rig.gpu(1).bdf())).isEmpty();
+            // the other GPU was never touched
+            assertThat(rig.simLines).noneMatch(l -> l.contains("0000:03:00.0"));
+            assertThat(rig.log()).contains("recovery-step", "step=unbind", "step=bind", "step=settle", "bdf=0000:06:00.0", "method=rebind", "ms=");
+        }
+    }
+
+    @Test
+    void twoGpusWedgedAtOnceRecoverInParallel() throws Exception {
+        try (var rig = new Rig(dir, 2, Rig.timeouts(5000, 200), false, true)) {
+            for (var g : rig.host.gpus()) rig.model.probeDelay(g.bdf(), Duration.ofMillis(400));
+            rig.model.wedge("card0", REBIND_BUS_RESET, Optional.empty());
+            rig.model.wedge("card1", REBIND_BUS_RESET, Optional.empty());
+            var a = rig.nextReport(WAIT);
+            var b = rig.nextReport(WAIT);
+            assertThat(List.of(a.result(), b.result())).containsOnly(Result.RECOVERED);
+            assertThat(List.of(a.bdf().toString(), b.bdf().toString())).containsExactlyInAnyOrder("0000:03:00.0", "0000:06:00.0");
+            // in parallel: both were unbound before either probe (400 ms each) finished
+            var order = rig.simLines.stream().filter(l -> l.startsWith("unbind ") || l.startsWith("bind ")).map(l -> l.split(" ")[0]).toList();
+            assertThat(order).as(rig.simLines.toString()).containsExactly("unbind", "unbind", "bind", "bind");
+        }
+    }
+
+    @Test
+    void aHotplugChangeWithoutWedgedDoesNothing() throws Exception {
+        try (var rig = new Rig(dir, 2, Rig.timeouts(5000, 100), false, true)) {
+            rig.model.hotplug("card0");
+            rig.model.wedge("card1", List.of(RecoveryMethod.REBIND), Optional.empty()); // a marker behind it
+            var r = rig.nextReport(WAIT);
+            assertThat(r.bdf()).hasToString("0000:06:00.0");
+            assertThat(rig.reports).isEmpty();
+            assertThat(rig.simLines).noneMatch(l -> l.startsWith("unbind 0000:03:00.0"));
+            assertThat(rig.log()).contains("drm change without WEDGED").doesNotContain("wedged card=card0");
+        }
+    }
+
+    @Test
+    void aProbeThatFailsEndsFailedWithTheReasonAndTheDeviceStateSaid() throws Exception {
+        try (var rig = new Rig(dir, 2, Rig.timeouts(800, 100), false, true)) {
+            rig.model.failProbes(rig.gpu(1).bdf(), 1);
+            rig.model.wedge("card1", REBIND_BUS_RESET, Optional.empty());
+            var r = rig.nextReport(WAIT);
+            assertThat(r.result()).isEqualTo(Result.FAILED);
+            assertThat(r.steps()).extracting(StepResult::step, StepResult::outcome)
+                    .containsExactly(org.assertj.core.groups.Tuple.tuple(Step.UNBIND, Outcome.OK), org.assertj.core.groups.Tuple.tuple(Step.BIND, Outcome.TIMEOUT));
+            assertThat(r.reason()).contains("bind timeout", "left unbound", "echo 0000:06:00.0 >");
+            assertThat(r.cardAfter()).isEmpty();
+            assertThat(rig.topology.isUnbound(rig.gpu(1).bdf())).isTrue();
+            assertThat(rig.log()).contains("recovery-end", "outcome=failed");
+        }
+    }
+
+    @Test
+    void aWedgeInsideTheSettleWindowMeansTheRecoveryFailed() throws Exception {
+        try (var rig = new Rig(dir, 1, Rig.timeouts(5000, 3000), false, true)) {
+            rig.onSimLine = line -> {
+                if (line.startsWith("bind 0000:03:00.0")) {
+                    Thread.ofVirtual().start(() -> {
+                        try {
+                            rig.model.wedge("card0", List.of(RecoveryMethod.REBIND), Optional.empty());
+                        } catch (Exception e) {
+                            throw new RuntimeException(e);
+                        }
+                    });
+                }
+            };
+            rig.model.wedge("card0", REBIND_BUS_RESET, Optional.empty());
+            var r = rig.nextReport(WAIT);
+            assertThat(r.result()).isEqualTo(Result.FAILED);
+            assertThat(r.steps().getLast().step()).isEqualTo(Step.SETTLE);
+            assertThat(r.steps().getLast().outcome()).isEqualTo(Outcome.REWEDGED);
+            assertThat(r.reason()).contains("wedged again");
+        }
+    }
+
+    @Test
+    void noneIsNotARecovery() throws Exception {
+        try (var rig = new Rig(dir, 1, Rig.timeouts(5000, 100), false, true)) {
+            rig.model.wedge("card0", List.of(RecoveryMethod.NONE), Optional.of(new io.unwedge.core.TaskInfo(1372, "kwin_wayland")));
+            var r = rig.nextReport(WAIT);
+            assertThat(r.result()).isEqualTo(Result.NOTHING_TO_DO);
+            assertThat(r.reason()).contains("kwin_wayland[1372]");
+            assertThat(r.steps()).isEmpty();
+            assertThat(rig.simLines).noneMatch(l -> l.startsWith("unbind"));
+        }
+    }
+
+    @Test
+    void dryRunLogsThePlanAndTouchesNothing() throws Exception {
+        try (var rig = new Rig(dir, 1, Rig.timeouts(5000, 100), true, true)) {
+            rig.model.wedge("card0", REBIND_BUS_RESET, Optional.empty());
+            var r = rig.nextReport(WAIT);
+            assertThat(r.result()).isEqualTo(Result.DRY_RUN);
+            assertThat(r.steps()).isEmpty();
+            assertThat(rig.log()).contains("plan ", "steps=unbind,bind,settle", "dry run");
+            assertThat(rig.simLines).noneMatch(l -> l.startsWith("unbind"));
+            assertThat(rig.model.wedgedWith(rig.gpu(0).bdf())).as("still wedged").isPresent();
+        }
+    }
+
+    @Test
+    void methodsThisBuildCannotCarryOutAreRefusedAndSaid() throws Exception {
+        try (var rig = new Rig(dir, 1, Rig.timeouts(5000, 100), false, true)) {
+            rig.model.wedge("card0", List.of(RecoveryMethod.BUS_RESET), Optional.empty());
+            var r = rig.nextReport(WAIT);
+            assertThat(r.result()).isEqualTo(Result.REFUSED);
+            assertThat(r.reason()).contains("bus-reset");
+            assertThat(rig.simLines).noneMatch(l -> l.startsWith("unbind"));
+        }
+    }
+
+    @Test
+    void stoppingTheDaemonMidRecoveryFinishesTheRecoveryFirst() throws Exception {
+        try (var rig = new Rig(dir, 1, Rig.timeouts(5000, 100), false, true)) {
+            rig.model.probeDelay(rig.gpu(0).bdf(), Duration.ofMillis(500));
+            var unbound = new java.util.concurrent.CountDownLatch(1);
+            rig.onSimLine = l -> {
+                if (l.startsWith("unbind")) unbound.countDown();
+            };
+            rig.model.wedge("card0", REBIND_BUS_RESET, Optional.empty());
+            assertThat(unbound.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            rig.supervisor.stop(); // returns once the recovery in flight has ended
+            var r = rig.nextReport(Duration.ofMillis(1));
+            assertThat(r.result()).isEqualTo(Result.RECOVERED);
+            assertThat(rig.topology.isUp(rig.gpu(0).bdf())).isTrue();
+        }
+    }
+
+    @Test
+    void theInProcessEventPathRecoversToo() throws Exception {
+        try (var rig = new Rig(dir, 2, Rig.timeouts(5000, 100), false, false)) {
+            rig.model.wedge("card0", REBIND_BUS_RESET, Optional.empty());
+            assertThat(rig.nextReport(WAIT).result()).isEqualTo(Result.RECOVERED);
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package io.unwedge.daemon;
+
+import io.unwedge.host.netlink.InProcessUevents;
+import io.unwedge.host.netlink.KernelUeventInjector;
+import io.unwedge.host.netlink.NetlinkUeventSource;
+import io.unwedge.host.netlink.PrivateNetns;
+import io.unwedge.host.netlink.UeventSink;
+import io.unwedge.host.netlink.UeventSource;
+import io.unwedge.host.sysfs.Sysfs;
+import io.unwedge.host.sysfs.Topology;
+import io.unwedge.sim.DriverModel;
+import io.unwedge.sim.GpuModel;
+import io.unwedge.sim.SimGpu;
+import io.unwedge.sim.VirtualHost;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * A virtual host, its driver model and a daemon, wired as in production: with {@code kernel} the
+ * uevents go through the real kernel inside a private network namespace made for the test.
+ */
+final class Rig implements AutoCloseable {
+
+    /** A namespace-dependent test skips only off CI, and says why; on CI it fails. */
+    static void requireNamespace() {
+        var reason = PrivateNetns.unavailableReason();
+        if (reason.isPresent() && "true".equals(System.getenv("CI"))) {
+            throw new AssertionError("CI=true but no private network namespace: " + reason.get());
+        }
+        Assumptions.assumeTrue(reason.isEmpty(), () -> "skipped: no private network namespace: " + reason.orElse(""));
+    }
+
+    final VirtualHost host;
+    final Topology topology;
+    final DriverModel model;
+    final Supervisor supervisor;
+    final BlockingQueue<RecoveryReport> reports = new LinkedBlockingQueue<>();
+    final List<String> simLines = new CopyOnWriteArrayList<>();
+    final ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
+    volatile Consumer<String> onSimLine = l -> {};
+    private final PrivateNetns netns;
+    private final AutoCloseable injector;
+    private final Thread loop;
+
+    Rig(Path dir, int gpus, Timeouts timeouts, boolean dryRun, boolean kernel) throws Exception {
+        host = VirtualHost.create(dir.resolve("host"), gpus, GpuModel.XE, 0);
+        topology = new Topology(new Sysfs(host.sys()));
+        UeventSink sink;
+        UeventSource source;
+        if (kernel) {
+            requireNamespace();
+            netns = PrivateNetns.create();
+            var k = netns.call(KernelUeventInjector::open);
+            injector = k;
+            sink = k;
+            source = netns.call(NetlinkUeventSource::open);
+        } else {
+            netns = null;
+            injector = null;
+            var bus = new InProcessUevents();
+            sink = bus.sink();
+            source = bus.subscribe();
+        }
+        var log = new EventLog(new PrintStream(logBytes, true, StandardCharsets.UTF_8), InstantSource.system(), EventLog.Level.DEBUG);
+        supervisor = new Supervisor(source, topology, new Supervisor.Settings(timeouts, dryRun), log, reports::add);
+        loop = Thread.ofPlatform().name("test-supervisor").start(() -> {
+            try {
+                supervisor.run();
+            } catch (java.io.IOException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        model = new DriverModel(host, sink, Duration.ofMillis(20), line -> {
+            simLines.add(line);
+            onSimLine.accept(line);
+        });
+        model.start();
+    }
+
+    static Timeouts timeouts(long bindMs, long settleMs) {
+        return new Timeouts(Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofMillis(bindMs), Duration.ofMillis(settleMs));
+    }
+
+    SimGpu gpu(int i) {
+        return host.gpus().get(i);
+    }
+
+    RecoveryReport nextReport(Duration within) throws InterruptedException {
+        var r = reports.poll(within.toMillis(), TimeUnit.MILLISECONDS);
+        if (r == null) throw new AssertionError("no recovery report within " + within + "; daemon log:\n" + log() + "\nsim:\n" + simLines);
+        return r;
+    }
+
+    String log() {
+        return logBytes.toString(StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public void close() throws Exception {
+        supervisor.stop();
+        loop.join(10_000);
+        model.close();
+        if (injector != null) injector.close();
+        if (netns != null) netns.close();
+    }
+}

@@ -1,0 +1,269 @@
+package io.unwedge.host.os;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemoryLayout.PathElement;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.util.Optional;
+
+/**
+ * Socket calls, as far as unwedge needs them: netlink datagram sockets with credentials passing.
+ * Constants are the Linux uapi values (include/linux/socket.h, include/uapi/linux/netlink.h,
+ * include/uapi/asm-generic/socket.h).
+ */
+public final class Sockets {
+
+    public static final int AF_NETLINK = 16;
+    public static final int SOCK_RAW = 3;
+    public static final int SOCK_NONBLOCK = 0x800;     // O_NONBLOCK
+    public static final int SOCK_CLOEXEC = 0x80000;    // O_CLOEXEC
+    public static final int NETLINK_KOBJECT_UEVENT = 15;
+
+    public static final int SOL_SOCKET = 1;
+    public static final int SO_RCVBUF = 8;
+    public static final int SO_PASSCRED = 16;
+    public static final int SO_RCVBUFFORCE = 33;
+    public static final int SCM_CREDENTIALS = 2;
+
+    public static final int MSG_CTRUNC = 0x08;
+    public static final int MSG_TRUNC = 0x20;
+    public static final int MSG_DONTWAIT = 0x40;
+    public static final int MSG_CMSG_CLOEXEC = 0x40000000;
+
+    /** struct sockaddr_nl, netlink(7). */
+    public static final StructLayout SOCKADDR_NL = MemoryLayout.structLayout(
+            JAVA_SHORT.withName("nl_family"),
+            JAVA_SHORT.withName("nl_pad"),
+            JAVA_INT.withName("nl_pid"),
+            JAVA_INT.withName("nl_groups")).withName("sockaddr_nl");
+    private static final VarHandle NL_FAMILY = SOCKADDR_NL.varHandle(PathElement.groupElement("nl_family"));
+    private static final VarHandle NL_PID = SOCKADDR_NL.varHandle(PathElement.groupElement("nl_pid"));
+    private static final VarHandle NL_GROUPS = SOCKADDR_NL.varHandle(PathElement.groupElement("nl_groups"));
+
+    /** struct iovec, readv(2). */
+    private static final StructLayout IOVEC = MemoryLayout.structLayout(
+            ADDRESS.withName("iov_base"),
+            JAVA_LONG.withName("iov_len")).withName("iovec");
+    private static final VarHandle IOV_BASE = IOVEC.varHandle(PathElement.groupElement("iov_base"));
+    private static final VarHandle IOV_LEN = IOVEC.varHandle(PathElement.groupElement("iov_len"));
+
+    /** struct msghdr, recvmsg(2). */
+    private static final StructLayout MSGHDR = MemoryLayout.structLayout(
+            ADDRESS.withName("msg_name"),
+            JAVA_INT.withName("msg_namelen"),
+            MemoryLayout.paddingLayout(4),
+            ADDRESS.withName("msg_iov"),
+            JAVA_LONG.withName("msg_iovlen"),
+            ADDRESS.withName("msg_control"),
+            JAVA_LONG.withName("msg_controllen"),
+            JAVA_INT.withName("msg_flags"),
+            MemoryLayout.paddingLayout(4)).withName("msghdr");
+    private static final VarHandle MSG_NAME = MSGHDR.varHandle(PathElement.groupElement("msg_name"));
+    private static final VarHandle MSG_NAMELEN = MSGHDR.varHandle(PathElement.groupElement("msg_namelen"));
+    private static final VarHandle MSG_IOV = MSGHDR.varHandle(PathElement.groupElement("msg_iov"));
+    private static final VarHandle MSG_IOVLEN = MSGHDR.varHandle(PathElement.groupElement("msg_iovlen"));
+    private static final VarHandle MSG_CONTROL = MSGHDR.varHandle(PathElement.groupElement("msg_control"));
+    private static final VarHandle MSG_CONTROLLEN = MSGHDR.varHandle(PathElement.groupElement("msg_controllen"));
+    private static final VarHandle MSG_FLAGS = MSGHDR.varHandle(PathElement.groupElement("msg_flags"));
+
+    /** struct cmsghdr, cmsg(3): the data follows at CMSG_ALIGN(sizeof(struct cmsghdr)) = 16. */
+    private static final StructLayout CMSGHDR = MemoryLayout.structLayout(
+            JAVA_LONG.withName("cmsg_len"),
+            JAVA_INT.withName("cmsg_level"),
+            JAVA_INT.withName("cmsg_type")).withName("cmsghdr");
+    private static final VarHandle CMSG_LEN = CMSGHDR.varHandle(PathElement.groupElement("cmsg_len"));
+    private static final VarHandle CMSG_LEVEL = CMSGHDR.varHandle(PathElement.groupElement("cmsg_level"));
+    private static final VarHandle CMSG_TYPE = CMSGHDR.varHandle(PathElement.groupElement("cmsg_type"));
+
+    /** struct ucred, unix(7): what SCM_CREDENTIALS carries. */
+    private static final StructLayout UCRED = MemoryLayout.structLayout(
+            JAVA_INT.withName("pid"),
+            JAVA_INT.withName("uid"),
+            JAVA_INT.withName("gid")).withName("ucred");
+    private static final VarHandle UCRED_PID = UCRED.varHandle(PathElement.groupElement("pid"));
+    private static final VarHandle UCRED_UID = UCRED.varHandle(PathElement.groupElement("uid"));
+    private static final VarHandle UCRED_GID = UCRED.varHandle(PathElement.groupElement("gid"));
+
+    /** CMSG_SPACE(sizeof(struct ucred)): room for exactly the one control message we ask for. */
+    private static final long CONTROL_SPACE = align(CMSGHDR.byteSize()) + align(UCRED.byteSize());
+
+    private static final MethodHandle SOCKET = Libc.function("socket",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle BIND = Libc.function("bind",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle GETSOCKNAME = Libc.function("getsockname",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle SETSOCKOPT = Libc.function("setsockopt",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle GETSOCKOPT = Libc.function("getsockopt",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle SENDTO = Libc.function("sendto",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle RECVMSG = Libc.function("recvmsg",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+
+    private Sockets() {}
+
+    /** A netlink address: port id (0 is the kernel) and multicast group mask. */
+    public record NetlinkAddress(int portId, int groups) {}
+
+    /** SCM_CREDENTIALS as the kernel stamped them, translated into the receiver's namespaces. */
+    public record Credentials(int pid, int uid, int gid) {}
+
+    /**
+     * One datagram: {@code length} bytes were stored in the caller's buffer; {@code flags} is msg_flags
+     * (MSG_TRUNC: the datagram was longer than the buffer; MSG_CTRUNC: control data was cut).
+     */
+    public record Datagram(int length, int flags, Optional<NetlinkAddress> sender, Optional<Credentials> credentials) {
+        public boolean truncated() {
+            return (flags & MSG_TRUNC) != 0;
+        }
+    }
+
+    /** socket(2); {@code what} names it in messages, e.g. "NETLINK_KOBJECT_UEVENT". */
+    public static Fd socket(int domain, int type, int protocol, String what) throws OsException {
+        try (var arena = Arena.ofConfined()) {
+            int fd = (int) Libc.retrying(arena, s -> (int) SOCKET.invokeExact(s, domain, type, protocol));
+            if (fd < 0) throw new OsException("socket", what, -fd);
+            return new Fd(fd, what);
+        }
+    }
+
+    public static void setIntOption(Fd fd, int level, int option, int value) throws OsException {
+        int n = fd.acquireOrThrow("setsockopt");
+        try (var arena = Arena.ofConfined()) {
+            var v = arena.allocateFrom(JAVA_INT, value);
+            int r = (int) Libc.retrying(arena, s -> (int) SETSOCKOPT.invokeExact(s, n, level, option, v, (int) JAVA_INT.byteSize()));
+            if (r < 0) throw new OsException("setsockopt", fd.what(), -r);
+        } finally {
+            fd.release();
+        }
+    }
+
+    public static int intOption(Fd fd, int level, int option) throws OsException {
+        int n = fd.acquireOrThrow("getsockopt");
+        try (var arena = Arena.ofConfined()) {
+            var v = arena.allocate(JAVA_INT);
+            var len = arena.allocateFrom(JAVA_INT, (int) JAVA_INT.byteSize());
+            int r = (int) Libc.retrying(arena, s -> (int) GETSOCKOPT.invokeExact(s, n, level, option, v, len));
+            if (r < 0) throw new OsException("getsockopt", fd.what(), -r);
+            return v.get(JAVA_INT, 0);
+        } finally {
+            fd.release();
+        }
+    }
+
+    /** bind(2) to a netlink address; port id 0 lets the kernel pick one. */
+    public static void bind(Fd fd, NetlinkAddress address) throws OsException {
+        int n = fd.acquireOrThrow("bind");
+        try (var arena = Arena.ofConfined()) {
+            var sa = netlinkAddress(arena, address);
+            int r = (int) Libc.retrying(arena, s -> (int) BIND.invokeExact(s, n, sa, (int) SOCKADDR_NL.byteSize()));
+            if (r < 0) throw new OsException("bind", fd.what(), -r);
+        } finally {
+            fd.release();
+        }
+    }
+
+    /** getsockname(2): the port id the kernel assigned and the groups joined at bind time. */
+    public static NetlinkAddress localAddress(Fd fd) throws OsException {
+        int n = fd.acquireOrThrow("getsockname");
+        try (var arena = Arena.ofConfined()) {
+            var sa = arena.allocate(SOCKADDR_NL);
+            var len = arena.allocateFrom(JAVA_INT, (int) SOCKADDR_NL.byteSize());
+            int r = (int) Libc.retrying(arena, s -> (int) GETSOCKNAME.invokeExact(s, n, sa, len));
+            if (r < 0) throw new OsException("getsockname", fd.what(), -r);
+            return new NetlinkAddress((int) NL_PID.get(sa, 0L), (int) NL_GROUPS.get(sa, 0L));
+        } finally {
+            fd.release();
+        }
+    }
+
+    /** sendto(2) one datagram to a netlink address; the bytes sent. */
+    public static long sendto(Fd fd, MemorySegment data, NetlinkAddress to) throws OsException {
+        int n = fd.acquireOrThrow("sendto");
+        try (var arena = Arena.ofConfined()) {
+            var sa = netlinkAddress(arena, to);
+            long r = Libc.retrying(arena, s -> (long) SENDTO.invokeExact(s, n, data, data.byteSize(), 0, sa, (int) SOCKADDR_NL.byteSize()));
+            if (r < 0) throw new OsException("sendto", fd.what(), (int) -r);
+            return r;
+        } finally {
+            fd.release();
+        }
+    }
+
+    /**
+     * recvmsg(2) of one netlink datagram into {@code buffer}, with its sender address and SCM_CREDENTIALS.
+     * Empty when nothing is queued (EAGAIN); every other errno, ENOBUFS included, is thrown.
+     */
+    public static Optional<Datagram> recvmsg(Fd fd, MemorySegment buffer, int flags) throws OsException {
+        int n = fd.acquireOrThrow("recvmsg");
+        try (var arena = Arena.ofConfined()) {
+            var name = arena.allocate(SOCKADDR_NL);
+            var control = arena.allocate(CONTROL_SPACE, 8);
+            var iov = arena.allocate(IOVEC);
+            IOV_BASE.set(iov, 0L, buffer);
+            IOV_LEN.set(iov, 0L, buffer.byteSize());
+            var msg = arena.allocate(MSGHDR);
+            MSG_NAME.set(msg, 0L, name);
+            MSG_NAMELEN.set(msg, 0L, (int) SOCKADDR_NL.byteSize());
+            MSG_IOV.set(msg, 0L, iov);
+            MSG_IOVLEN.set(msg, 0L, 1L);
+            MSG_CONTROL.set(msg, 0L, control);
+            MSG_CONTROLLEN.set(msg, 0L, CONTROL_SPACE);
+
+            long r = Libc.retrying(arena, s -> (long) RECVMSG.invokeExact(s, n, msg, flags | MSG_CMSG_CLOEXEC));
+            if (r == -Errno.EAGAIN) return Optional.empty();
+            if (r < 0) throw new OsException("recvmsg", fd.what(), (int) -r);
+
+            int namelen = (int) MSG_NAMELEN.get(msg, 0L);
+            Optional<NetlinkAddress> sender = namelen >= SOCKADDR_NL.byteSize()
+                    && (short) NL_FAMILY.get(name, 0L) == AF_NETLINK
+                    ? Optional.of(new NetlinkAddress((int) NL_PID.get(name, 0L), (int) NL_GROUPS.get(name, 0L)))
+                    : Optional.empty();
+            var credentials = credentials(control, (long) MSG_CONTROLLEN.get(msg, 0L));
+            return Optional.of(new Datagram((int) Math.min(r, buffer.byteSize()), (int) MSG_FLAGS.get(msg, 0L), sender, credentials));
+        } finally {
+            fd.release();
+        }
+    }
+
+    /** Walks the control messages (CMSG_FIRSTHDR/CMSG_NXTHDR) looking for SCM_CREDENTIALS. */
+    private static Optional<Credentials> credentials(MemorySegment control, long controllen) {
+        long header = align(CMSGHDR.byteSize());
+        for (long off = 0; off + CMSGHDR.byteSize() <= controllen; ) {
+            var c = control.asSlice(off);
+            long len = (long) CMSG_LEN.get(c, 0L);
+            if (len < CMSGHDR.byteSize() || off + len > controllen) break;
+            if ((int) CMSG_LEVEL.get(c, 0L) == SOL_SOCKET && (int) CMSG_TYPE.get(c, 0L) == SCM_CREDENTIALS
+                    && len >= header + UCRED.byteSize()) {
+                var u = c.asSlice(header, UCRED.byteSize());
+                return Optional.of(new Credentials((int) UCRED_PID.get(u, 0L), (int) UCRED_UID.get(u, 0L), (int) UCRED_GID.get(u, 0L)));
+            }
+            off += align(len);
+        }
+        return Optional.empty();
+    }
+
+    private static MemorySegment netlinkAddress(Arena arena, NetlinkAddress address) {
+        var sa = arena.allocate(SOCKADDR_NL);
+        NL_FAMILY.set(sa, 0L, (short) AF_NETLINK);
+        NL_PID.set(sa, 0L, address.portId());
+        NL_GROUPS.set(sa, 0L, address.groups());
+        return sa;
+    }
+
+    /** CMSG_ALIGN: control messages are aligned to sizeof(size_t). */
+    private static long align(long n) {
+        return (n + 7) & ~7L;
+    }
+}

@@ -1,0 +1,149 @@
+package io.unwedge.host.sysfs;
+
+import io.unwedge.core.Devpath;
+import io.unwedge.core.GpuDevice;
+import io.unwedge.core.PciAddress;
+import io.unwedge.core.WedgedEvent;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * card → PCI function → driver → minors, read from a sysfs root. A DEVPATH from an event is checked
+ * ({@link Devpath#check}) and then resolved: the real path must stay inside {@code <sysfs>/devices},
+ * so neither a forged event nor a hostile symlink can point unwedge at something else.
+ */
+public final class Topology {
+
+    private static final Pattern MINOR = Pattern.compile("(card(0|[1-9][0-9]*)|renderD[1-9][0-9]*|accel(0|[1-9][0-9]*))");
+
+    private final Sysfs sysfs;
+
+    public Topology(Sysfs sysfs) {
+        this.sysfs = sysfs;
+    }
+
+    public Sysfs sysfs() {
+        return sysfs;
+    }
+
+    /** What resolving a wedged event's device gave. */
+    public sealed interface Resolution {
+        record Found(GpuDevice device) implements Resolution {}
+
+        /** The device the event named is not there (any more). */
+        record Gone(String reason) implements Resolution {}
+
+        /** The event names something that is not a PCI DRM device under this sysfs. */
+        record Invalid(String reason) implements Resolution {}
+    }
+
+    public Resolution resolve(WedgedEvent event) {
+        Path card = sysfs.root().resolve(event.devpath().path().substring(1));
+        Path real;
+        Path devicesReal;
+        try {
+            devicesReal = sysfs.devices().toRealPath();
+        } catch (IOException e) {
+            return new Resolution.Invalid("no devices directory under " + sysfs.root());
+        }
+        try {
+            real = card.toRealPath();
+        } catch (IOException e) {
+            return new Resolution.Gone(event.card() + " not in sysfs (" + event.devpath() + ")");
+        }
+        if (!real.startsWith(devicesReal)) {
+            return new Resolution.Invalid(event.devpath() + " resolves outside " + sysfs.devices());
+        }
+        Path function = real.getParent().getParent();
+        if (!function.getFileName().toString().equals(event.bdf().toString())) {
+            return new Resolution.Invalid(event.devpath() + " is not under its PCI function " + event.bdf());
+        }
+        return byBdf(event.bdf())
+                .<Resolution>map(Resolution.Found::new)
+                .orElseGet(() -> new Resolution.Gone(event.bdf() + " has no primary minor"));
+    }
+
+    /** The function's directory, real and inside {@code <sysfs>/devices}, if it exists. */
+    public Optional<Path> functionDir(PciAddress bdf) {
+        try {
+            Path real = sysfs.pciDevice(bdf).toRealPath();
+            if (!real.startsWith(sysfs.devices().toRealPath()) || !real.getFileName().toString().equals(bdf.toString())) {
+                return Optional.empty();
+            }
+            return Optional.of(real);
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The device as it is now, re-resolved by BDF; empty when the function or its primary minor is missing. */
+    public Optional<GpuDevice> byBdf(PciAddress bdf) {
+        return functionDir(bdf).flatMap(function -> {
+            var minors = minors(function);
+            return minors.stream().filter(Devpath::isPrimaryMinorName).findFirst().map(card -> new GpuDevice(
+                    card, Integer.parseInt(card.substring(4)), bdf, Sysfs.driverOf(function),
+                    relative(function), minors));
+        });
+    }
+
+    /** Whether a driver is bound and a primary minor exists: the device is back. */
+    public boolean isUp(PciAddress bdf) {
+        return functionDir(bdf).map(f -> Sysfs.hasDriverLink(f) && minors(f).stream().anyMatch(Devpath::isPrimaryMinorName))
+                .orElse(false);
+    }
+
+    /** Whether the function has no driver any more (or has gone altogether). */
+    public boolean isUnbound(PciAddress bdf) {
+        return functionDir(bdf).map(f -> !Sysfs.hasDriverLink(f)).orElse(true);
+    }
+
+    /** Every PCI GPU with a primary minor, from {@code class/drm} (connectors, render nodes and the version file skipped). */
+    public List<GpuDevice> cards() {
+        var out = new ArrayList<GpuDevice>();
+        try (var entries = Files.list(sysfs.classDrm())) {
+            for (var link : (Iterable<Path>) entries::iterator) {
+                String name = link.getFileName().toString();
+                if (!Devpath.isPrimaryMinorName(name)) continue;
+                try {
+                    Path real = link.toRealPath();
+                    Path function = real.getParent().getParent();
+                    PciAddress.parse(function.getFileName().toString()).flatMap(this::byBdf).ifPresent(out::add);
+                } catch (IOException | NullPointerException e) {
+                    // gone while we looked, or not a PCI device: not ours to recover
+                }
+            }
+        } catch (IOException e) {
+            return List.of();
+        }
+        out.sort(Comparator.comparingInt(GpuDevice::cardIndex));
+        return out;
+    }
+
+    private static List<String> minors(Path function) {
+        try (var entries = Files.list(function.resolve("drm"))) {
+            return entries.map(p -> p.getFileName().toString()).filter(n -> MINOR.matcher(n).matches())
+                    .sorted(Comparator.comparing((String n) -> n.replaceAll("[0-9]+$", "")).thenComparingInt(Topology::number))
+                    .toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    private static int number(String minor) {
+        return Integer.parseInt(minor.replaceAll("^[A-Za-z]+", ""));
+    }
+
+    private String relative(Path function) {
+        try {
+            return sysfs.root().toRealPath().relativize(function).toString();
+        } catch (IOException e) {
+            return function.toString();
+        }
+    }
+}
