@@ -108,7 +108,7 @@ final class Recovery {
         if (bind.outcome() != Outcome.OK) {
             String state = topology.isUnbound(bdf)
                     ? "left unbound; bind it by hand: echo " + bdf + " > " + driverDir.resolve("bind")
-                    : "bound but without a card minor";
+                    : topology.isUp(bdf) ? "bound, and wedged again" : "bound but without a card minor";
             return finish(Result.FAILED, plan.method(), "bind " + bind.outcome() + ": " + bind.detail() + "; device " + state);
         }
         var after = topology.byBdf(bdf);
@@ -130,10 +130,13 @@ final class Recovery {
         try {
             write(attribute, bdf + "\n");
             if (step == Step.UNBIND && receivedNanos > 0) latencyMicros = (System.nanoTime() - receivedNanos) / 1_000;
-            outcome = await(done, timeout) ? Outcome.OK : Outcome.TIMEOUT;
-            detail = outcome == Outcome.OK ? "wrote " + bdf + " to " + attribute
-                    : (step == Step.UNBIND ? "driver link still there" : "driver did not bind and create a card minor (probe failed or deferred?)")
-                      + " after " + timeout.toMillis() + " ms";
+            outcome = await(step, done, timeout);
+            detail = switch (outcome) {
+                case OK -> "wrote " + bdf + " to " + attribute;
+                case REWEDGED -> "wedged again while probing (" + rewedge.rawMethods() + ", seqnum " + rewedge.seqnum() + ")";
+                default -> (step == Step.UNBIND ? "driver link still there"
+                        : "driver did not bind and create a card minor (probe failed or deferred?)") + " after " + timeout.toMillis() + " ms";
+            };
         } catch (TimeoutException e) {
             outcome = Outcome.TIMEOUT;
             detail = "write to " + attribute + " did not return within " + timeouts.write().toMillis() + " ms";
@@ -169,19 +172,28 @@ final class Recovery {
         }
     }
 
-    /** Waits until {@code done} holds, re-checking on each uevent about the device; false at the deadline. */
-    private boolean await(BooleanSupplier done, Duration timeout) {
+    /**
+     * Waits until {@code done} holds, re-checking on each uevent about the device. A wedge while unbinding
+     * is the old driver instance repeating itself; a wedge while binding comes from the new one, and
+     * means the recovery failed.
+     */
+    private Outcome await(Step step, BooleanSupplier done, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!done.getAsBoolean()) {
             var m = next(deadline);
-            if (m == null) return done.getAsBoolean();
-            if (m instanceof ActorMessage.Wedge w) {
-                log.info("wedge-ignored", "card", w.event().card(), "bdf", w.event().bdf(), "seqnum", w.event().seqnum(),
-                        "already recovering this device");
+            if (m == null) return done.getAsBoolean() ? Outcome.OK : Outcome.TIMEOUT;
+            if (m instanceof ActorMessage.Wedge(var w, var ignored)) {
+                if (step == Step.BIND) {
+                    rewedge = w;
+                    return Outcome.REWEDGED;
+                }
+                log.info("wedge-ignored", "card", w.card(), "bdf", w.bdf(), "seqnum", w.seqnum(), "already recovering this device");
             }
         }
-        return true;
+        return Outcome.OK;
     }
+
+    private WedgedEvent rewedge;
 
     private StepResult settle(GpuDevice device, RecoveryMethod method) {
         long t0 = System.nanoTime();

@@ -145,8 +145,8 @@ public final class DriverModel implements AutoCloseable {
             return;
         }
         s.wedged = null; // the driver's remove() ends the wedge; xe also FLRs here
-        emit(host.detach(s.gpu));
         log.accept("unbind " + s.gpu.bdf() + " from " + s.gpu.model().driver);
+        emit(host.detach(s.gpu));
     }
 
     private void bind(GpuState s) throws IOException {
@@ -165,9 +165,9 @@ public final class DriverModel implements AutoCloseable {
         synchronized (this) { // minor numbers are a host-wide allocation
             card = lowestFree(host.cardsInUse(), host.firstCard());
             render = lowestFree(host.rendersInUse(), VirtualHost.RENDER_BASE);
+            log.accept("bind " + s.gpu.bdf() + " to " + s.gpu.model().driver + ": card" + card + " renderD" + render);
             emit(host.attach(s.gpu, card, render));
         }
-        log.accept("bind " + s.gpu.bdf() + " to " + s.gpu.model().driver + ": card" + card + " renderD" + render);
     }
 
     private static int lowestFree(List<Integer> used, int from) {

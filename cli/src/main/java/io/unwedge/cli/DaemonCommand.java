@@ -1,0 +1,72 @@
+package io.unwedge.cli;
+
+import io.unwedge.daemon.EventLog;
+import io.unwedge.daemon.RecoveryListener;
+import io.unwedge.daemon.Supervisor;
+import io.unwedge.daemon.Timeouts;
+import io.unwedge.host.netlink.NetlinkUeventSource;
+import io.unwedge.host.os.NetNamespace;
+import io.unwedge.host.sysfs.Sysfs;
+import io.unwedge.host.sysfs.Topology;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "daemon", mixinStandardHelpOptions = true,
+        description = {"Listens for wedged GPUs and recovers them (root).",
+                "Without --sysfs it acts on the real /sys of this machine: that is production.",
+                "With --sysfs DIR/sys it acts on a virtual host and must run in that host's network namespace."})
+final class DaemonCommand implements Callable<Integer> {
+
+    @Option(names = "--sysfs", description = "sysfs root (default: the real /sys)") Path sysfs;
+    @Option(names = "--dev", description = "device node root (default: /dev, or DIR/dev beside --sysfs)") Path dev;
+    @Option(names = "--proc", defaultValue = "/proc", description = "procfs root (default ${DEFAULT-VALUE})") Path proc;
+    @Option(names = "--state-dir", description = "state directory (default: /var/lib/unwedge, or DIR/state beside --sysfs)") Path stateDir;
+    @Option(names = "--dry-run", description = "log the plan for every wedge, change nothing") boolean dryRun;
+    @Option(names = "--settle-ms", defaultValue = "10000", description = "settle window after a recovery (default ${DEFAULT-VALUE})") long settleMs;
+    @Option(names = "--unbind-timeout-ms", defaultValue = "30000") long unbindMs;
+    @Option(names = "--bind-timeout-ms", defaultValue = "60000") long bindMs;
+    @Option(names = "--write-timeout-ms", defaultValue = "30000") long writeMs;
+    @Option(names = "--debug", description = "log every uevent") boolean debug;
+
+    @Override
+    public Integer call() throws Exception {
+        // the real /sys only when nobody named another one
+        var root = sysfs == null ? new Sysfs(Sysfs.REAL_ROOT) : new Sysfs(sysfs);
+        if (sysfs != null && root.isRealSys()) {
+            throw new Main.Refused("--sysfs names the real /sys; omit --sysfs to run in production");
+        }
+        if (!Files.isDirectory(root.devices())) throw new Main.UsageError(root.root() + " has no devices/ directory: not a sysfs root");
+        Path base = sysfs == null ? null : root.root().getParent();
+        Path state = stateDir != null ? stateDir : base == null ? Path.of("/var/lib/unwedge") : base.resolve("state");
+        Files.createDirectories(state);
+        var log = new EventLog(System.out, InstantSource.system(), debug ? EventLog.Level.DEBUG : EventLog.Level.INFO);
+        if (sysfs != null && NetNamespace.isInitial(proc)) {
+            log.warn("daemon-netns", "sysfs", root.root(), "a virtual sysfs, but the host's own network namespace: "
+                    + "events of the virtual host are not heard here, the real kernel's are (and name devices that are not in it)");
+        }
+        try (var lockFile = FileChannel.open(state.resolve("daemon.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+             var lock = lockFile.tryLock()) {
+            if (lock == null) throw new Main.Refused("another unwedge daemon holds " + state.resolve("daemon.lock"));
+            var timeouts = new Timeouts(Duration.ofMillis(writeMs), Duration.ofMillis(unbindMs), Duration.ofMillis(bindMs), Duration.ofMillis(settleMs));
+            var source = NetlinkUeventSource.open();
+            var supervisor = new Supervisor(source, new Topology(root), new Supervisor.Settings(timeouts, dryRun), log, RecoveryListener.NONE);
+            // SIGINT/SIGTERM: no new recovery starts, recoveries in flight finish, then the loop ends and
+            // the daemon exits 0: a requested stop is not a failure
+            for (var name : new String[] {"TERM", "INT"}) {
+                sun.misc.Signal.handle(new sun.misc.Signal(name), sig -> {
+                    log.info("daemon-signal", "signal", "SIG" + sig.getName());
+                    Thread.ofPlatform().name("unwedge-stop").start(supervisor::stop);
+                });
+            }
+            supervisor.run();
+        }
+        return ExitCode.OK.code;
+    }
+}

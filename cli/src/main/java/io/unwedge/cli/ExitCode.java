@@ -1,0 +1,28 @@
+package io.unwedge.cli;
+
+/** The one place exit codes are defined; {@code --help} lists them. */
+public enum ExitCode {
+    OK(0, "success"),
+    FAILED(1, "a recovery failed, or the device is not free"),
+    USAGE(2, "bad command line"),
+    NO_DEVICE(3, "no such device"),
+    PERMISSION(4, "permission denied (most commands that act need root)"),
+    REFUSED(5, "refused by policy or by a safety check"),
+    INTERNAL(70, "internal error: a bug, please report it");
+
+    public final int code;
+    public final String meaning;
+
+    ExitCode(int code, String meaning) {
+        this.code = code;
+        this.meaning = meaning;
+    }
+
+    static String[] helpLines() {
+        var values = values();
+        var lines = new String[values.length + 1];
+        lines[0] = "%nExit codes:";
+        for (int i = 0; i < values.length; i++) lines[i + 1] = String.format("  %3d  %s", values[i].code, values[i].meaning);
+        return lines;
+    }
+}

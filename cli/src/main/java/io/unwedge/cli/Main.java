@@ -1,0 +1,87 @@
+package io.unwedge.cli;
+
+import java.nio.file.AccessDeniedException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code unwedge}: the daemon, the virtual GPU host and the tools, one command. */
+@Command(name = "unwedge", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Recovers wedged Linux DRM GPUs: hears the kernel's WEDGED uevents, rebinds, verifies.",
+        subcommands = {DemoCommand.class, DaemonCommand.class, SimCommand.class, CommandLine.HelpCommand.class},
+        footer = {"%nSafety: only `unwedge daemon` without --sysfs touches the real /sys; everything else works on",
+                "a virtual host made by `unwedge sim create`."})
+public final class Main implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is needed");
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    public static int execute(String... args) {
+        var cl = new CommandLine(new Main());
+        cl.getCommandSpec().usageMessage().footer(concat(cl.getCommandSpec().usageMessage().footer(), ExitCode.helpLines()));
+        cl.setExitCodeExceptionMapper(e -> switch (e) {
+            case AccessDeniedException a -> ExitCode.PERMISSION.code;
+            case UsageError u -> ExitCode.USAGE.code;
+            case Refused r -> ExitCode.REFUSED.code;
+            case NoSuchDevice n -> ExitCode.NO_DEVICE.code;
+            default -> ExitCode.INTERNAL.code;
+        });
+        cl.setExecutionExceptionHandler((e, line, parse) -> {
+            String msg = e.getMessage() == null ? e.toString() : e.getMessage();
+            line.getErr().println("unwedge: " + msg);
+            if (!(e instanceof java.io.IOException || e instanceof UsageError || e instanceof Refused
+                    || e instanceof NoSuchDevice || e instanceof IllegalArgumentException)) {
+                e.printStackTrace(line.getErr());
+            }
+            return e instanceof IllegalArgumentException ? ExitCode.USAGE.code : line.getExitCodeExceptionMapper().getExitCode(e);
+        });
+        cl.setParameterExceptionHandler((e, a) -> {
+            e.getCommandLine().getErr().println("unwedge: " + e.getMessage());
+            e.getCommandLine().getErr().println("Try `" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help`.");
+            return ExitCode.USAGE.code;
+        });
+        return cl.execute(args);
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        var out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    /** Bad input on the command line, said plainly. */
+    static final class UsageError extends RuntimeException {
+        UsageError(String m) {
+            super(m);
+        }
+    }
+
+    /** A safety check said no. */
+    static final class Refused extends RuntimeException {
+        Refused(String m) {
+            super(m);
+        }
+    }
+
+    static final class NoSuchDevice extends RuntimeException {
+        NoSuchDevice(String m) {
+            super(m);
+        }
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"unwedge " + (v == null ? "0.1.0-dev" : v) + " (Java " + Runtime.version() + ")"};
+        }
+    }
+}
