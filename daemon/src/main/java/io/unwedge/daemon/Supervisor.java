@@ -87,15 +87,15 @@ public final class Supervisor {
         switch (WedgedEvent.recognise(uevent)) {
             case WedgedEvent.Wedged(var event) -> {
                 wedges.incrementAndGet();
-                log.info("wedged", "card", event.card(), "bdf", event.bdf(), "methods", event.rawMethods(),
-                        "seqnum", event.seqnum(), "task", event.task().orElse(null));
                 if (stopping) {
                     ignored.incrementAndGet();
                     log.warn("wedge-ignored", "card", event.card(), "bdf", event.bdf(), "seqnum", event.seqnum(),
                             "daemon is stopping; the device stays wedged");
                     return;
                 }
-                actor(event.bdf()).post(new ActorMessage.Wedge(event, nanos));
+                actor(event.bdf()).post(new ActorMessage.Wedge(event, nanos)); // first: the log line can wait, the GPU cannot
+                log.info("wedged", "card", event.card(), "bdf", event.bdf(), "methods", event.rawMethods(),
+                        "seqnum", event.seqnum(), "task", event.task().orElse(null));
             }
             case WedgedEvent.NotWedged(var reason, var suspicious) -> {
                 if (suspicious) {

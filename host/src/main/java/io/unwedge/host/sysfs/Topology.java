@@ -45,13 +45,9 @@ public final class Topology {
 
     public Resolution resolve(WedgedEvent event) {
         Path card = sysfs.root().resolve(event.devpath().path().substring(1));
+        Path devicesReal = realDevices();
+        if (devicesReal == null) return new Resolution.Invalid("no devices directory under " + sysfs.root());
         Path real;
-        Path devicesReal;
-        try {
-            devicesReal = sysfs.devices().toRealPath();
-        } catch (IOException e) {
-            return new Resolution.Invalid("no devices directory under " + sysfs.root());
-        }
         try {
             real = card.toRealPath();
         } catch (IOException e) {
@@ -64,16 +60,18 @@ public final class Topology {
         if (!function.getFileName().toString().equals(event.bdf().toString())) {
             return new Resolution.Invalid(event.devpath() + " is not under its PCI function " + event.bdf());
         }
-        return byBdf(event.bdf())
+        return device(event.bdf(), function)
                 .<Resolution>map(Resolution.Found::new)
                 .orElseGet(() -> new Resolution.Gone(event.bdf() + " has no primary minor"));
     }
 
     /** The function's directory, real and inside {@code <sysfs>/devices}, if it exists. */
     public Optional<Path> functionDir(PciAddress bdf) {
+        Path devicesReal = realDevices();
+        if (devicesReal == null) return Optional.empty();
         try {
             Path real = sysfs.pciDevice(bdf).toRealPath();
-            if (!real.startsWith(sysfs.devices().toRealPath()) || !real.getFileName().toString().equals(bdf.toString())) {
+            if (!real.startsWith(devicesReal) || !real.getFileName().toString().equals(bdf.toString())) {
                 return Optional.empty();
             }
             return Optional.of(real);
@@ -84,13 +82,35 @@ public final class Topology {
 
     /** The device as it is now, re-resolved by BDF; empty when the function or its primary minor is missing. */
     public Optional<GpuDevice> byBdf(PciAddress bdf) {
-        return functionDir(bdf).flatMap(function -> {
-            var minors = minors(function);
-            return minors.stream().filter(Devpath::isPrimaryMinorName).findFirst().map(card -> new GpuDevice(
-                    card, Integer.parseInt(card.substring(4)), bdf, Sysfs.driverOf(function),
-                    relative(function), minors));
-        });
+        return functionDir(bdf).flatMap(function -> device(bdf, function));
     }
+
+    private Optional<GpuDevice> device(PciAddress bdf, Path function) {
+        var minors = minors(function);
+        return minors.stream().filter(Devpath::isPrimaryMinorName).findFirst().map(card -> new GpuDevice(
+                card, Integer.parseInt(card.substring(4)), bdf, Sysfs.driverOf(function),
+                realRoot == null ? function.toString() : realRoot.relativize(function).toString(), minors));
+    }
+
+    /**
+     * The real path of {@code <sysfs>/devices}, resolved once: sysfs roots do not move, and the hot path
+     * from an event to the unbind write should not pay for it every time.
+     */
+    private Path realDevices() {
+        Path d = realDevices;
+        if (d == null) {
+            try {
+                realRoot = sysfs.root().toRealPath();
+                d = realDevices = sysfs.devices().toRealPath();
+            } catch (IOException e) {
+                return null;
+            }
+        }
+        return d;
+    }
+
+    private volatile Path realDevices;
+    private volatile Path realRoot;
 
     /** Whether a driver is bound and a primary minor exists: the device is back. */
     public boolean isUp(PciAddress bdf) {
@@ -139,11 +159,4 @@ public final class Topology {
         return Integer.parseInt(minor.replaceAll("^[A-Za-z]+", ""));
     }
 
-    private String relative(Path function) {
-        try {
-            return sysfs.root().toRealPath().relativize(function).toString();
-        } catch (IOException e) {
-            return function.toString();
-        }
-    }
 }
