@@ -30,9 +30,9 @@ final class DaemonCommand implements Callable<Integer> {
     @Option(names = "--state-dir", description = "state directory (default: /var/lib/unwedge, or DIR/state beside --sysfs)") Path stateDir;
     @Option(names = "--dry-run", description = "log the plan for every wedge, change nothing") boolean dryRun;
     @Option(names = "--settle-ms", defaultValue = "10000", description = "settle window after a recovery (default ${DEFAULT-VALUE})") long settleMs;
-    @Option(names = "--unbind-timeout-ms", defaultValue = "30000") long unbindMs;
-    @Option(names = "--bind-timeout-ms", defaultValue = "60000") long bindMs;
-    @Option(names = "--write-timeout-ms", defaultValue = "30000") long writeMs;
+    @Option(names = "--unbind-timeout-ms", defaultValue = "30000", description = "how long the driver link may take to go after the unbind write (default ${DEFAULT-VALUE})") long unbindMs;
+    @Option(names = "--bind-timeout-ms", defaultValue = "60000", description = "how long the probe may take to bind and make a card minor (default ${DEFAULT-VALUE})") long bindMs;
+    @Option(names = "--write-timeout-ms", defaultValue = "30000", description = "how long a sysfs write may block (default ${DEFAULT-VALUE})") long writeMs;
     @Option(names = "--debug", description = "log every uevent") boolean debug;
 
     @Override
