@@ -160,6 +160,27 @@ class RecoveryEndToEndTest {
     }
 
     @Test
+    void aMissingUnbindAttributeFailsCleanlyAndNothingIsTouched() throws Exception {
+        try (var rig = new Rig(dir, 1, Rig.timeouts(5000, 100), false, true)) {
+            // an odd layout: the driver directory has no unbind attribute
+            var unbind = rig.host.sys().resolve("bus/pci/drivers/xe/unbind");
+            var aside = unbind.resolveSibling("unbind.aside");
+            java.nio.file.Files.move(unbind, aside);
+            try {
+                rig.model.wedge("card0", REBIND_BUS_RESET, Optional.empty());
+                var r = rig.nextReport(WAIT);
+                assertThat(r.result()).isEqualTo(Result.FAILED);
+                assertThat(r.steps()).extracting(StepResult::outcome).containsExactly(Outcome.ERROR);
+                assertThat(r.reason()).contains(unbind.toString(), "still bound to xe (nothing changed)");
+                assertThat(aside.resolveSibling("unbind")).as("never created").doesNotExist();
+                assertThat(rig.topology.isUp(rig.gpu(0).bdf())).isTrue();
+            } finally {
+                java.nio.file.Files.move(aside, unbind);
+            }
+        }
+    }
+
+    @Test
     void theInProcessEventPathRecoversToo() throws Exception {
         try (var rig = new Rig(dir, 2, Rig.timeouts(5000, 100), false, false)) {
             rig.model.wedge("card0", REBIND_BUS_RESET, Optional.empty());
