@@ -129,6 +129,7 @@ public final class HolderScan {
 
     private List<Holder.HeldFd> descriptors(int pid, Path dir, Target target, List<String> uncertain) throws IOException {
         var out = new ArrayList<Holder.HeldFd>();
+        int unreadable = 0;
         try (DirectoryStream<Path> fds = Files.newDirectoryStream(dir.resolve("fd"))) {
             for (var link : fds) {
                 String name = link.getFileName().toString();
@@ -136,6 +137,9 @@ public final class HolderScan {
                 String path;
                 try {
                     path = Files.readSymbolicLink(link).toString();
+                } catch (AccessDeniedException e) {
+                    unreadable++;
+                    continue;
                 } catch (IOException e) {
                     continue; // closed meanwhile
                 }
@@ -148,6 +152,9 @@ public final class HolderScan {
                 Map<String, Object> a;
                 try {
                     a = Files.readAttributes(link, "unix:dev,ino,rdev,mode");
+                } catch (AccessDeniedException e) {
+                    unreadable++;
+                    continue;
                 } catch (IOException e) {
                     continue; // closed meanwhile, or its target is unreachable
                 }
@@ -163,6 +170,7 @@ public final class HolderScan {
         } catch (AccessDeniedException e) {
             uncertain.add("pid " + pid + ": descriptors unreadable (permission denied)");
         }
+        if (unreadable > 0) uncertain.add("pid " + pid + ": " + unreadable + " descriptors unreadable (permission denied)");
         return out;
     }
 
