@@ -178,7 +178,7 @@ final class Recovery {
 
     private void journalFailed(Step step, GpuDevice device, JournalException e) {
         log.error("journal-failed", "card", device.card(), "bdf", device.bdf(), "step", step, "error", e.getMessage(),
-                "carrying on: the device is unbound and must be bound again");
+                "carrying on unjournaled: once the unbind was written, getting the device bound again matters more than the record");
         if (journalGap.isEmpty()) journalGap = "; journal incomplete from " + step + ": " + e.getMessage();
     }
 

@@ -80,6 +80,21 @@ class RecoveryEndToEndTest {
     }
 
     @Test
+    void aJournalThatFailsOnceTheDeviceIsUnboundDoesNotLeaveItUnbound() throws Exception {
+        try (var rig = new Rig(dir, 1, Rig.timeouts(5000, 100), false, true)) {
+            rig.onSimLine = l -> {
+                if (l.startsWith("unbind")) rig.journal.close(); // the disk fails mid-recovery
+            };
+            rig.model.wedge("card0", REBIND_BUS_RESET, Optional.empty());
+            var r = rig.nextReport(WAIT);
+            assertThat(r.result()).as(rig.log()).isEqualTo(Result.RECOVERED);
+            assertThat(r.reason()).contains("journal incomplete from ");
+            assertThat(rig.topology.isUp(rig.gpu(0).bdf())).isTrue();
+            assertThat(rig.log()).contains("error journal-failed", "carrying on unjournaled");
+        }
+    }
+
+    @Test
     void theJournalAlsoHoldsWhatWasNotARecovery() throws Exception {
         try (var rig = new Rig(dir, 1, Rig.timeouts(5000, 100), false, true)) {
             rig.model.wedge("card0", List.of(RecoveryMethod.NONE), Optional.empty());
