@@ -48,7 +48,7 @@ public final class WedgeLatencyHarness {
             var source = netns.call(NetlinkUeventSource::open);
             var quiet = new EventLog(new PrintStream(OutputStream.nullOutputStream()), InstantSource.system(), EventLog.Level.ERROR);
             var timeouts = new Timeouts(Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ZERO);
-            var supervisor = new Supervisor(source, topology, new Supervisor.Settings(timeouts, false), quiet, reports::add);
+            var supervisor = new Supervisor(source, topology, new Supervisor.Settings(timeouts, false), quiet, reports::add, java.util.Optional.empty());
             var loop = Thread.ofPlatform().start(() -> {
                 try {
                     supervisor.run();

@@ -4,6 +4,7 @@ import io.unwedge.daemon.EventLog;
 import io.unwedge.daemon.RecoveryListener;
 import io.unwedge.daemon.Supervisor;
 import io.unwedge.daemon.Timeouts;
+import io.unwedge.daemon.journal.Journal;
 import io.unwedge.host.netlink.NetlinkUeventSource;
 import io.unwedge.host.os.NetNamespace;
 import io.unwedge.host.sysfs.Sysfs;
@@ -14,6 +15,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.InstantSource;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -27,7 +29,7 @@ final class DaemonCommand implements Callable<Integer> {
     @Option(names = "--sysfs", description = "sysfs root (default: the real /sys)") Path sysfs;
     @Option(names = "--dev", description = "device node root (default: /dev, or DIR/dev beside --sysfs)") Path dev;
     @Option(names = "--proc", defaultValue = "/proc", description = "procfs root (default ${DEFAULT-VALUE})") Path proc;
-    @Option(names = "--state-dir", description = "state directory (default: /var/lib/unwedge, or DIR/state beside --sysfs)") Path stateDir;
+    @Option(names = "--state-dir", description = "state directory, holding journal.db (default: /var/lib/unwedge, or DIR/state beside --sysfs)") Path stateDir;
     @Option(names = "--dry-run", description = "log the plan for every wedge, change nothing") boolean dryRun;
     @Option(names = "--settle-ms", defaultValue = "10000", description = "settle window after a recovery (default ${DEFAULT-VALUE})") long settleMs;
     @Option(names = "--unbind-timeout-ms", defaultValue = "30000", description = "how long the driver link may take to go after the unbind write (default ${DEFAULT-VALUE})") long unbindMs;
@@ -55,17 +57,20 @@ final class DaemonCommand implements Callable<Integer> {
              var lock = lockFile.tryLock()) {
             if (lock == null) throw new Main.Refused("another unwedge daemon holds " + state.resolve("daemon.lock"));
             var timeouts = new Timeouts(Duration.ofMillis(writeMs), Duration.ofMillis(unbindMs), Duration.ofMillis(bindMs), Duration.ofMillis(settleMs));
-            var source = NetlinkUeventSource.open();
-            var supervisor = new Supervisor(source, new Topology(root), new Supervisor.Settings(timeouts, dryRun), log, RecoveryListener.NONE);
-            // SIGINT/SIGTERM: no new recovery starts, recoveries in flight finish, then the loop ends and
-            // the daemon exits 0: a requested stop is not a failure
-            for (var name : new String[] {"TERM", "INT"}) {
-                sun.misc.Signal.handle(new sun.misc.Signal(name), sig -> {
-                    log.info("daemon-signal", "signal", "SIG" + sig.getName());
-                    Thread.ofPlatform().name("unwedge-stop").start(supervisor::stop);
-                });
+            try (var journal = Journal.open(state, InstantSource.system(), log)) {
+                var source = NetlinkUeventSource.open();
+                var supervisor = new Supervisor(source, new Topology(root), new Supervisor.Settings(timeouts, dryRun), log,
+                        RecoveryListener.NONE, Optional.of(journal));
+                // SIGINT/SIGTERM: no new recovery starts, recoveries in flight finish, then the loop ends and
+                // the daemon exits 0: a requested stop is not a failure
+                for (var name : new String[] {"TERM", "INT"}) {
+                    sun.misc.Signal.handle(new sun.misc.Signal(name), sig -> {
+                        log.info("daemon-signal", "signal", "SIG" + sig.getName());
+                        Thread.ofPlatform().name("unwedge-stop").start(supervisor::stop);
+                    });
+                }
+                supervisor.run();
             }
-            supervisor.run();
         }
         return ExitCode.OK.code;
     }

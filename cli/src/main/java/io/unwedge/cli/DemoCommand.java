@@ -105,7 +105,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         var timeouts = new Timeouts(Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(1));
         var report = new CompletableFuture<RecoveryReport>();
-        var supervisor = new Supervisor(source, topology, new Supervisor.Settings(timeouts, false), log, report::complete);
+        var supervisor = new Supervisor(source, topology, new Supervisor.Settings(timeouts, false), log, report::complete, Optional.empty());
         var loop = Thread.ofPlatform().name("unwedge-supervisor").start(() -> {
             try {
                 supervisor.run();

@@ -9,11 +9,14 @@ import io.unwedge.core.Step;
 import io.unwedge.core.WedgedEvent;
 import io.unwedge.daemon.RecoveryReport.Result;
 import io.unwedge.daemon.StepResult.Outcome;
+import io.unwedge.daemon.journal.Journal;
+import io.unwedge.daemon.journal.JournalException;
 import io.unwedge.host.sysfs.Sysfs;
 import io.unwedge.host.sysfs.Topology;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -29,6 +32,13 @@ import java.util.function.BooleanSupplier;
  * One wedge, handled: resolve the device, decide, and run the plan step by step. Waits are driven by the
  * device's own uevents (the actor's mailbox) and end at a deadline; sysfs is re-read on every event, never
  * on a timer. Runs on the device's actor thread, so nothing else happens to the device meanwhile.
+ *
+ * <h2>The journal</h2>
+ * With a journal, the event and the recovery are recorded first, and each step's intent is durable before
+ * the step's sysfs write runs, its end after. The rule on a journal failure: nothing disruptive starts
+ * unjournaled — a failure before the unbind ends the recovery {@code refused} ("cannot journal: …") with
+ * the device untouched. Once the device is unbound, binding it again matters more than the record: a
+ * failure there is logged, the recovery carries on, and its reason says the journal is incomplete.
  */
 final class Recovery {
 
@@ -40,13 +50,16 @@ final class Recovery {
     private final EventLog log;
     private final BlockingQueue<ActorMessage> mailbox;
     private final ExecutorService writers;
+    private final Optional<Journal> journal;
+    private long recoveryId = -1; // the journal's row, once written
+    private String journalGap = ""; // what could not be journaled after the unbind
     private final List<StepResult> steps = new ArrayList<>();
     private final long started = System.nanoTime();
     private Long latencyMicros;
     private boolean stopRequested;
 
     Recovery(WedgedEvent event, long receivedNanos, Topology topology, Timeouts timeouts, boolean dryRun, EventLog log,
-             BlockingQueue<ActorMessage> mailbox, ExecutorService writers) {
+             BlockingQueue<ActorMessage> mailbox, ExecutorService writers, Optional<Journal> journal) {
         this.event = event;
         this.receivedNanos = receivedNanos;
         this.topology = topology;
@@ -55,6 +68,7 @@ final class Recovery {
         this.log = log;
         this.mailbox = mailbox;
         this.writers = writers;
+        this.journal = journal;
     }
 
     /** Whether a Stop arrived while this recovery ran: the actor ends once it is done. */
@@ -63,6 +77,16 @@ final class Recovery {
     }
 
     RecoveryReport run() {
+        if (journal.isPresent()) {
+            var j = journal.get();
+            try {
+                Instant receivedAt = receivedNanos > 0
+                        ? j.clock().instant().minusNanos(System.nanoTime() - receivedNanos) : j.clock().instant();
+                recoveryId = j.beginRecovery(j.recordEvent(event, receivedAt), event);
+            } catch (JournalException e) {
+                return finish(Result.REFUSED, null, "cannot journal: " + e.getMessage() + "; nothing done");
+            }
+        }
         GpuDevice device;
         switch (topology.resolve(event)) {
             case Topology.Resolution.Found(var d) -> device = d;
@@ -97,13 +121,19 @@ final class Recovery {
                 "seqnum", event.seqnum(), "task", event.task().orElse(null), plan.reason());
 
         // unbind: after it the device has no driver; from here on a failure must say so
-        var unbind = step(Step.UNBIND, device, plan.method(), driverDir.resolve("unbind"), bdf,
+        Optional<Journal.Intent> unbindIntent;
+        try {
+            unbindIntent = intent(Step.UNBIND);
+        } catch (JournalException e) {
+            return finish(Result.REFUSED, plan.method(), "cannot journal: " + e.getMessage() + "; nothing done, the device is still wedged");
+        }
+        var unbind = step(Step.UNBIND, unbindIntent, device, plan.method(), driverDir.resolve("unbind"), bdf,
                 () -> topology.isUnbound(bdf), timeouts.unbind());
         if (unbind.outcome() != Outcome.OK) {
             String state = topology.isUnbound(bdf) ? "left unbound" : "still bound to " + driver + " (nothing changed)";
             return finish(Result.FAILED, plan.method(), "unbind " + unbind.outcome() + ": " + unbind.detail() + "; device " + state);
         }
-        var bind = step(Step.BIND, device, plan.method(), driverDir.resolve("bind"), bdf,
+        var bind = step(Step.BIND, intentOnceUnbound(Step.BIND, device), device, plan.method(), driverDir.resolve("bind"), bdf,
                 () -> topology.isUp(bdf), timeouts.bind());
         if (bind.outcome() != Outcome.OK) {
             String state = topology.isUnbound(bdf)
@@ -121,8 +151,39 @@ final class Recovery {
         return finish(Result.RECOVERED, plan.method(), plan.reason());
     }
 
+    /** The step's intent, durable when this returns; empty without a journal. */
+    private Optional<Journal.Intent> intent(Step step) throws JournalException {
+        if (journal.isEmpty()) return Optional.empty();
+        return Optional.of(journal.get().intent(recoveryId, step));
+    }
+
+    /** After the unbind the device must be bound again, journaled or not: a failure is said and survived. */
+    private Optional<Journal.Intent> intentOnceUnbound(Step step, GpuDevice device) {
+        try {
+            return intent(step);
+        } catch (JournalException e) {
+            journalFailed(step, device, e);
+            return Optional.empty();
+        }
+    }
+
+    private void stepEnded(Optional<Journal.Intent> intent, StepResult r, GpuDevice device) {
+        if (intent.isEmpty()) return;
+        try {
+            journal.orElseThrow().stepEnded(intent.get(), r);
+        } catch (JournalException e) {
+            journalFailed(r.step(), device, e);
+        }
+    }
+
+    private void journalFailed(Step step, GpuDevice device, JournalException e) {
+        log.error("journal-failed", "card", device.card(), "bdf", device.bdf(), "step", step, "error", e.getMessage(),
+                "carrying on unjournaled: once the unbind was written, getting the device bound again matters more than the record");
+        if (journalGap.isEmpty()) journalGap = "; journal incomplete from " + step + ": " + e.getMessage();
+    }
+
     /** A sysfs write, then a wait for its effect. */
-    private StepResult step(Step step, GpuDevice device, RecoveryMethod method, Path attribute, PciAddress bdf,
+    private StepResult step(Step step, Optional<Journal.Intent> intent, GpuDevice device, RecoveryMethod method, Path attribute, PciAddress bdf,
                             BooleanSupplier done, Duration timeout) {
         long t0 = System.nanoTime();
         String detail;
@@ -146,6 +207,7 @@ final class Recovery {
         }
         var r = new StepResult(step, outcome, (System.nanoTime() - t0) / 1_000_000, detail);
         steps.add(r);
+        stepEnded(intent, r, device);
         log.log(outcome == Outcome.OK ? EventLog.Level.INFO : EventLog.Level.ERROR, "recovery-step",
                 "card", device.card(), "bdf", bdf, "method", method, "step", step, "outcome", outcome, "ms", r.millis(),
                 "latency_us", step == Step.UNBIND ? latencyMicros : null, detail);
@@ -196,6 +258,7 @@ final class Recovery {
     private WedgedEvent rewedge;
 
     private StepResult settle(GpuDevice device, RecoveryMethod method) {
+        var intent = intentOnceUnbound(Step.SETTLE, device);
         long t0 = System.nanoTime();
         long deadline = t0 + timeouts.settle().toNanos();
         Outcome outcome = Outcome.OK;
@@ -215,6 +278,7 @@ final class Recovery {
         }
         var r = new StepResult(Step.SETTLE, outcome, (System.nanoTime() - t0) / 1_000_000, detail);
         steps.add(r);
+        stepEnded(intent, r, device);
         log.log(outcome == Outcome.OK ? EventLog.Level.INFO : EventLog.Level.ERROR, "recovery-step",
                 "card", topology.byBdf(device.bdf()).map(GpuDevice::card).orElse(device.card()), "bdf", device.bdf(),
                 "method", method, "step", Step.SETTLE, "outcome", outcome, "ms", r.millis(), detail);
@@ -250,9 +314,19 @@ final class Recovery {
             case REFUSED -> EventLog.Level.WARN;
             case FAILED -> EventLog.Level.ERROR;
         };
+        reason += journalGap;
         log.log(level, "recovery-end", "card", event.card(), "bdf", event.bdf(), "method", method, "seqnum", event.seqnum(),
                 "outcome", result, "card_after", after.orElse(null), "ms", ms, reason);
-        return new RecoveryReport(event, event.bdf(), Optional.ofNullable(method), result, reason, steps, after, ms,
+        var report = new RecoveryReport(event, event.bdf(), Optional.ofNullable(method), result, reason, steps, after, ms,
                 Optional.ofNullable(latencyMicros));
+        if (journal.isPresent() && recoveryId >= 0) {
+            try {
+                journal.get().endRecovery(recoveryId, report);
+            } catch (JournalException e) {
+                log.error("journal-failed", "card", event.card(), "bdf", event.bdf(), "seqnum", event.seqnum(), "error", e.getMessage(),
+                        "the recovery's end is not journaled");
+            }
+        }
+        return report;
     }
 }

@@ -4,12 +4,14 @@ import io.unwedge.core.Devpath;
 import io.unwedge.core.GpuDevice;
 import io.unwedge.core.PciAddress;
 import io.unwedge.core.WedgedEvent;
+import io.unwedge.daemon.journal.Journal;
 import io.unwedge.host.netlink.Delivery;
 import io.unwedge.host.netlink.UeventSource;
 import io.unwedge.host.sysfs.Topology;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -37,25 +39,29 @@ public final class Supervisor {
     private final Settings settings;
     private final EventLog log;
     private final RecoveryListener listener;
+    private final Optional<Journal> journal;
     private final Map<PciAddress, DeviceActor> actors = new ConcurrentHashMap<>();
     private final ExecutorService writers = Executors.newVirtualThreadPerTaskExecutor();
     private final AtomicLong events = new AtomicLong(), wedges = new AtomicLong(), ignored = new AtomicLong(),
             spoofed = new AtomicLong(), malformed = new AtomicLong(), truncated = new AtomicLong(), overflows = new AtomicLong();
     private volatile boolean stopping;
 
-    public Supervisor(UeventSource source, Topology topology, Settings settings, EventLog log, RecoveryListener listener) {
+    /** @param journal where each recovery and its steps are recorded; without one nothing is */
+    public Supervisor(UeventSource source, Topology topology, Settings settings, EventLog log, RecoveryListener listener,
+                      Optional<Journal> journal) {
         this.source = source;
         this.topology = topology;
         this.settings = settings;
         this.log = log;
         this.listener = listener;
+        this.journal = journal;
     }
 
     /** Reads events until the source is closed (by {@link #stop()} or from outside). */
     public void run() throws IOException {
         var cards = topology.cards();
         log.info("daemon-start", "sysfs", topology.sysfs().root(), "cards", cards.size(), "dry_run", settings.dryRun(),
-                describe(cards));
+                "journal", journal.map(Journal::file).orElse(null), describe(cards));
         while (true) {
             switch (source.receive()) {
                 case Delivery.Received(var uevent, var nanos) -> {
@@ -115,7 +121,7 @@ public final class Supervisor {
     private DeviceActor actor(PciAddress bdf) {
         return actors.computeIfAbsent(bdf, b -> {
             var a = new DeviceActor(b, (w, mailbox) -> new Recovery(w.event(), w.receivedNanos(), topology,
-                    settings.timeouts(), settings.dryRun(), log, mailbox, writers), listener, log);
+                    settings.timeouts(), settings.dryRun(), log, mailbox, writers, journal), listener, log);
             a.start();
             return a;
         });

@@ -6,6 +6,7 @@ import io.unwedge.core.RecoveryMethod;
 import io.unwedge.core.Step;
 import io.unwedge.daemon.RecoveryReport.Result;
 import io.unwedge.daemon.StepResult.Outcome;
+import io.unwedge.daemon.journal.StepRow;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -39,6 +40,68 @@ class RecoveryEndToEndTest {
             // the other GPU was never touched
             assertThat(rig.simLines).noneMatch(l -> l.contains("0000:03:00.0"));
             assertThat(rig.log()).contains("recovery-step", "step=unbind", "step=bind", "step=settle", "bdf=0000:06:00.0", "method=rebind", "ms=");
+            // the journal holds the event, the recovery and its three steps, each intent before its step
+            var history = rig.journal.history(Optional.empty(), Optional.empty(), Optional.empty(), 10);
+            assertThat(history).hasSize(1);
+            var row = history.getFirst();
+            assertThat(row.bdf()).isEqualTo(r.bdf());
+            assertThat(row.seqnum()).isEqualTo(r.event().seqnum());
+            assertThat(row.methods()).isEqualTo("rebind,bus-reset");
+            assertThat(row.result()).contains("recovered");
+            assertThat(row.method()).contains("rebind");
+            assertThat(row.cardAfter()).contains("card1");
+            assertThat(row.latencyMicros()).isEqualTo(r.latencyMicros());
+            assertThat(row.receivedAt()).isBeforeOrEqualTo(row.startedAt());
+            var steps = rig.journal.show(row.id()).orElseThrow().steps();
+            assertThat(steps).extracting(StepRow::step).containsExactly(Step.UNBIND, Step.BIND, Step.SETTLE);
+            assertThat(steps).extracting(s -> s.outcome().orElseThrow()).containsOnly("ok");
+            assertThat(steps).allSatisfy(s -> {
+                assertThat(s.intentAt()).isBeforeOrEqualTo(s.startedAt().orElseThrow());
+                assertThat(s.startedAt().orElseThrow()).isBeforeOrEqualTo(s.endedAt().orElseThrow());
+            });
+            assertThat(steps.get(0).endedAt().orElseThrow()).isBeforeOrEqualTo(steps.get(1).intentAt());
+            assertThat(rig.journal.unfinished()).isEmpty();
+        }
+    }
+
+    @Test
+    void aRecoveryThatCannotBeJournaledIsRefusedAndTouchesNothing() throws Exception {
+        try (var rig = new Rig(dir, 1, Rig.timeouts(5000, 100), false, true)) {
+            rig.journal.close(); // as a full or failed disk would: every journal write fails
+            rig.model.wedge("card0", REBIND_BUS_RESET, Optional.empty());
+            var r = rig.nextReport(WAIT);
+            assertThat(r.result()).isEqualTo(Result.REFUSED);
+            assertThat(r.reason()).startsWith("cannot journal: ").contains("nothing done");
+            assertThat(r.steps()).isEmpty();
+            assertThat(rig.simLines).noneMatch(l -> l.startsWith("unbind"));
+            assertThat(rig.model.wedgedWith(rig.gpu(0).bdf())).as("still wedged, never unbound").isPresent();
+            assertThat(rig.log()).contains("outcome=refused", "cannot journal");
+        }
+    }
+
+    @Test
+    void aJournalThatFailsOnceTheDeviceIsUnboundDoesNotLeaveItUnbound() throws Exception {
+        try (var rig = new Rig(dir, 1, Rig.timeouts(5000, 100), false, true)) {
+            rig.onSimLine = l -> {
+                if (l.startsWith("unbind")) rig.journal.close(); // the disk fails mid-recovery
+            };
+            rig.model.wedge("card0", REBIND_BUS_RESET, Optional.empty());
+            var r = rig.nextReport(WAIT);
+            assertThat(r.result()).as(rig.log()).isEqualTo(Result.RECOVERED);
+            assertThat(r.reason()).contains("journal incomplete from ");
+            assertThat(rig.topology.isUp(rig.gpu(0).bdf())).isTrue();
+            assertThat(rig.log()).contains("error journal-failed", "carrying on unjournaled");
+        }
+    }
+
+    @Test
+    void theJournalAlsoHoldsWhatWasNotARecovery() throws Exception {
+        try (var rig = new Rig(dir, 1, Rig.timeouts(5000, 100), false, true)) {
+            rig.model.wedge("card0", List.of(RecoveryMethod.NONE), Optional.empty());
+            assertThat(rig.nextReport(WAIT).result()).isEqualTo(Result.NOTHING_TO_DO);
+            var row = rig.journal.history(Optional.empty(), Optional.of("card0"), Optional.empty(), 10).getFirst();
+            assertThat(row.result()).contains("nothing-to-do");
+            assertThat(rig.journal.show(row.id()).orElseThrow().steps()).isEmpty();
         }
     }
 

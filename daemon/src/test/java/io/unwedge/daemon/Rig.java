@@ -1,5 +1,6 @@
 package io.unwedge.daemon;
 
+import io.unwedge.daemon.journal.Journal;
 import io.unwedge.host.netlink.InProcessUevents;
 import io.unwedge.host.netlink.KernelUeventInjector;
 import io.unwedge.host.netlink.NetlinkUeventSource;
@@ -15,10 +16,12 @@ import io.unwedge.sim.VirtualHost;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -28,7 +31,8 @@ import org.junit.jupiter.api.Assumptions;
 
 /**
  * A virtual host, its driver model and a daemon, wired as in production: with {@code kernel} the
- * uevents go through the real kernel inside a private network namespace made for the test.
+ * uevents go through the real kernel inside a private network namespace made for the test. The journal is
+ * a real SQLite file in {@code dir/state}.
  */
 final class Rig implements AutoCloseable {
 
@@ -45,6 +49,7 @@ final class Rig implements AutoCloseable {
     final Topology topology;
     final DriverModel model;
     final Supervisor supervisor;
+    final Journal journal;
     final BlockingQueue<RecoveryReport> reports = new LinkedBlockingQueue<>();
     final List<String> simLines = new CopyOnWriteArrayList<>();
     final ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
@@ -73,7 +78,8 @@ final class Rig implements AutoCloseable {
             source = bus.subscribe();
         }
         var log = new EventLog(new PrintStream(logBytes, true, StandardCharsets.UTF_8), InstantSource.system(), EventLog.Level.DEBUG);
-        supervisor = new Supervisor(source, topology, new Supervisor.Settings(timeouts, dryRun), log, reports::add);
+        journal = Journal.open(Files.createDirectories(dir.resolve("state")), InstantSource.system(), log);
+        supervisor = new Supervisor(source, topology, new Supervisor.Settings(timeouts, dryRun), log, reports::add, Optional.of(journal));
         loop = Thread.ofPlatform().name("test-supervisor").start(() -> {
             try {
                 supervisor.run();
@@ -111,6 +117,7 @@ final class Rig implements AutoCloseable {
         supervisor.stop();
         loop.join(10_000);
         model.close();
+        journal.close();
         if (injector != null) injector.close();
         if (netns != null) netns.close();
     }

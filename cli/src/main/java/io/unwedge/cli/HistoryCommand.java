@@ -1,0 +1,93 @@
+package io.unwedge.cli;
+
+import io.unwedge.core.PciAddress;
+import io.unwedge.daemon.journal.RecoveryRow;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "history", mixinStandardHelpOptions = true,
+        description = {"Lists the recoveries the daemon journaled, newest first.",
+                "Reads the journal read-only: safe while the daemon runs."})
+final class HistoryCommand implements Callable<Integer> {
+
+    private static final Pattern CARD = Pattern.compile("card\\d+");
+    private static final Pattern AGO = Pattern.compile("(\\d+)([smhd])");
+
+    @Mixin JournalOptions journal;
+    @Option(names = "--device", paramLabel = "BDF|cardN", description = "only this PCI function (0000:06:00.0) or card (the number it had when it wedged)") String device;
+    @Option(names = "--since", paramLabel = "WHEN", description = "only recoveries started since: an ISO-8601 instant (2026-11-25T10:00:00Z) or a time ago (90s, 15m, 1h, 2d)") String since;
+    @Option(names = "--limit", defaultValue = "50", description = "at most this many (default ${DEFAULT-VALUE})") int limit;
+
+    private final PrintStream out = System.out;
+
+    @Override
+    public Integer call() throws Exception {
+        Optional<PciAddress> bdf = Optional.empty();
+        Optional<String> card = Optional.empty();
+        if (device != null) {
+            if (CARD.matcher(device).matches()) card = Optional.of(device);
+            else bdf = Optional.of(PciAddress.parse(device).orElseThrow(
+                    () -> new Main.UsageError("--device must be a BDF like 0000:06:00.0 or a card like card1, not '" + device + "'")));
+        }
+        if (limit < 1) throw new Main.UsageError("--limit must be at least 1");
+        var from = since == null ? Optional.<Instant>empty() : Optional.of(since(since, Instant.now()));
+        try (var j = journal.open()) {
+            var rows = j.history(bdf, card, from, limit);
+            if (journal.json) {
+                out.println(Json.array(rows.stream().map(r -> new Json.Raw(json(r))).toList()));
+                return ExitCode.OK.code;
+            }
+            if (rows.isEmpty()) {
+                out.println("no recoveries in " + j.file() + (device != null || since != null ? " matching the filters" : ""));
+                return ExitCode.OK.code;
+            }
+            out.printf(Locale.ROOT, "%5s  %-24s  %-12s  %-6s  %-9s  %-13s  %9s  %s%n", "ID", "STARTED", "DEVICE", "CARD", "METHOD", "RESULT", "TOOK", "REASON");
+            for (var r : rows) {
+                out.printf(Locale.ROOT, "%5d  %-24s  %-12s  %-6s  %-9s  %-13s  %9s  %s%n", r.id(), r.startedAt().truncatedTo(ChronoUnit.MILLIS),
+                        r.bdf(), r.card(), r.method().orElse("-"), r.result().orElse("unfinished"),
+                        r.duration().map(HistoryCommand::ms).orElse("-"), r.reason().orElse(""));
+            }
+        }
+        return ExitCode.OK.code;
+    }
+
+    /** An ISO-8601 instant, or an amount of time before {@code now}. */
+    static Instant since(String s, Instant now) {
+        var m = AGO.matcher(s);
+        if (m.matches()) {
+            long n = Long.parseLong(m.group(1));
+            return now.minus(switch (m.group(2)) {
+                case "s" -> Duration.ofSeconds(n);
+                case "m" -> Duration.ofMinutes(n);
+                case "h" -> Duration.ofHours(n);
+                default -> Duration.ofDays(n);
+            });
+        }
+        try {
+            return Instant.parse(s);
+        } catch (DateTimeParseException e) {
+            throw new Main.UsageError("--since must be an ISO-8601 instant like 2026-11-25T10:00:00Z or a time ago like 1h, not '" + s + "'");
+        }
+    }
+
+    static String ms(Duration d) {
+        return String.format(Locale.ROOT, "%.1f ms", d.toNanos() / 1e6);
+    }
+
+    static String json(RecoveryRow r) {
+        return Json.object("id", r.id(), "event_id", r.eventId(), "seqnum", r.seqnum(), "bdf", r.bdf(), "card", r.card(),
+                "methods", r.methods(), "task", r.task(), "received_at", r.receivedAt(), "started_at", r.startedAt(),
+                "ended_at", r.endedAt(), "duration_us", r.duration().map(d -> d.toNanos() / 1_000), "method", r.method(),
+                "result", r.result(), "reason", r.reason(), "card_after", r.cardAfter(), "latency_us", r.latencyMicros());
+    }
+}

@@ -1,0 +1,76 @@
+package io.unwedge.cli;
+
+import io.unwedge.daemon.journal.RecoveryDetail;
+import io.unwedge.daemon.journal.StepRow;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "show", mixinStandardHelpOptions = true,
+        description = {"Shows one journaled recovery: its event, and a timeline of its steps with their durations.",
+                "Reads the journal read-only: safe while the daemon runs."})
+final class ShowCommand implements Callable<Integer> {
+
+    @Mixin JournalOptions journal;
+    @Parameters(paramLabel = "RECOVERY-ID", description = "as `unwedge history` lists it") long id;
+
+    private final PrintStream out = System.out;
+
+    @Override
+    public Integer call() throws Exception {
+        try (var j = journal.open()) {
+            var detail = j.show(id).orElseThrow(() -> new Main.UsageError("no recovery " + id + " in " + j.file()));
+            out.println(journal.json ? json(detail) : text(detail));
+        }
+        return ExitCode.OK.code;
+    }
+
+    static String json(RecoveryDetail d) {
+        var steps = d.steps().stream().map(s -> new Json.Raw(Json.object("id", s.id(), "step", s.step(), "intent_at", s.intentAt(),
+                "started_at", s.startedAt(), "ended_at", s.endedAt(), "duration_us", s.duration().map(x -> x.toNanos() / 1_000),
+                "outcome", s.outcome(), "detail", s.detail()))).toList();
+        String recovery = HistoryCommand.json(d.recovery());
+        return recovery.substring(0, recovery.length() - 1) + ", \"steps\": " + Json.array(steps) + "}";
+    }
+
+    /** The event, then every journaled moment as an offset from the event's arrival. */
+    static String text(RecoveryDetail d) {
+        var r = d.recovery();
+        var b = new StringBuilder();
+        b.append("recovery ").append(r.id()).append(": ").append(r.card()).append(' ').append(r.bdf())
+                .append(", ").append(r.method().orElse("no method")).append(", ").append(r.result().orElse("unfinished (no end journaled)"))
+                .append(r.duration().map(x -> " in " + HistoryCommand.ms(x)).orElse("")).append('\n');
+        b.append("  event      seqnum ").append(r.seqnum()).append(", WEDGED=").append(r.methods())
+                .append(r.task().map(t -> ", task " + t).orElse("")).append(", received ").append(r.receivedAt().truncatedTo(ChronoUnit.MICROS)).append('\n');
+        r.reason().ifPresent(x -> b.append("  reason     ").append(x).append('\n'));
+        r.cardAfter().ifPresent(x -> b.append("  card after ").append(x).append('\n'));
+        r.latencyMicros().ifPresent(x -> b.append("  latency    ").append(x).append(" us from the kernel's event to the unbind write\n"));
+
+        record Moment(Instant at, String what) {}
+        var moments = new ArrayList<Moment>(List.of(new Moment(r.receivedAt(), "event received"), new Moment(r.startedAt(), "recovery started")));
+        for (StepRow s : d.steps()) {
+            moments.add(new Moment(s.intentAt(), s.step() + " intent"));
+            s.startedAt().ifPresent(t -> moments.add(new Moment(t, s.step() + " started (intent durable after "
+                    + HistoryCommand.ms(Duration.between(s.intentAt(), t)) + ")")));
+            s.endedAt().ifPresent(t -> moments.add(new Moment(t, s.step() + " ended " + s.outcome().orElse("?")
+                    + s.duration().map(x -> " after " + HistoryCommand.ms(x)).orElse("") + s.detail().map(x -> ": " + x).orElse(""))));
+            if (s.endedAt().isEmpty()) moments.add(new Moment(s.intentAt(), s.step() + " has no end journaled: the daemon stopped during it"));
+        }
+        r.endedAt().ifPresent(t -> moments.add(new Moment(t, "recovery ended " + r.result().orElse(""))));
+        moments.sort(Comparator.comparing(Moment::at)); // stable: equal instants keep the order above
+        b.append("\n  timeline from the event's arrival\n");
+        for (var m : moments) {
+            b.append(String.format(Locale.ROOT, "  %+12.3f ms  %s%n", Duration.between(r.receivedAt(), m.at()).toNanos() / 1e6, m.what()));
+        }
+        return b.toString().stripTrailing();
+    }
+}

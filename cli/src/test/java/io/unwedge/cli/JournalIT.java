@@ -1,0 +1,91 @@
+package io.unwedge.cli;
+
+import static io.unwedge.cli.CommandLineIT.requireNamespace;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The journal through the packaged command: the daemon writes it, `history` and `show` read it. */
+class JournalIT {
+
+    @TempDir Path dir;
+
+    /** sim run and the daemon in one fresh network namespace; one wedge of card1, recovered; the daemon stopped. */
+    private Path recoverOneWedge() throws Exception {
+        requireNamespace();
+        Path root = dir.resolve("lab");
+        var created = Commands.run(30, "sim", "create", "--root", root.toString(), "--gpus", "2");
+        assertThat(created.code()).as(created.out()).isZero();
+        String java = String.join(" ", Commands.java().stream().map(s -> "'" + s + "'").toList());
+        Path daemonLog = dir.resolve("daemon.log"), simLog = dir.resolve("sim.log");
+        String script = String.join("\n",
+                "set -u",
+                java + " sim run --root '" + root + "' --probe-delay-ms 50 > '" + simLog + "' 2>&1 &",
+                "sim=$!",
+                java + " daemon --sysfs '" + root.resolve("sys") + "' --settle-ms 200 > '" + daemonLog + "' 2>&1 &",
+                "daemon=$!",
+                "for i in $(seq 1 200); do grep -q daemon-start '" + daemonLog + "' && grep -q 'driver model running' '" + simLog + "' && break; sleep 0.05; done",
+                java + " sim wedge --root '" + root + "' card1 --methods rebind,bus-reset --pid 4242 --task glxgears || exit 9",
+                "for i in $(seq 1 300); do grep -q recovery-end '" + daemonLog + "' && break; sleep 0.05; done",
+                // read while the daemon still runs and holds the journal open for writing
+                java + " history --state-dir '" + root.resolve("state") + "' > '" + dir.resolve("history-live.txt") + "' 2>&1",
+                "echo history-live-exit=$?",
+                "kill -TERM $daemon; wait $daemon; echo daemon-exit=$?",
+                "kill -TERM $sim; wait $sim",
+                "cat '" + daemonLog + "'");
+        var r = Commands.exec(List.of("unshare", "--net", "--", "bash", "-c", script), 90);
+        assertThat(r.code()).as(r.out()).isZero();
+        assertThat(r.out()).contains("outcome=recovered", "journal=" + root.resolve("state/journal.db"), "history-live-exit=0", "daemon-exit=0");
+        assertThat(Files.readString(dir.resolve("history-live.txt"))).contains("0000:06:00.0", "recovered");
+        return root.resolve("state");
+    }
+
+    @Test
+    void historyAndShowReadWhatTheDaemonJournaled() throws Exception {
+        Path state = recoverOneWedge();
+
+        var json = Commands.run(30, "history", "--state-dir", state.toString(), "--json");
+        assertThat(json.code()).as(json.out()).isZero();
+        assertThat(json.out().strip()).startsWith("[{\"id\": 1, ").endsWith("}]")
+                .contains("\"bdf\": \"0000:06:00.0\"", "\"card\": \"card1\"", "\"methods\": \"rebind,bus-reset\"",
+                        "\"task\": \"glxgears[4242]\"", "\"method\": \"rebind\"", "\"result\": \"recovered\"", "\"card_after\": \"card1\"",
+                        "\"latency_us\": ");
+
+        var text = Commands.run(30, "history", "--state-dir", state.toString(), "--device", "0000:06:00.0", "--since", "1h");
+        assertThat(text.code()).as(text.out()).isZero();
+        assertThat(text.out()).contains("ID", "STARTED", "0000:06:00.0", "card1", "rebind", "recovered", " ms");
+        var other = Commands.run(30, "history", "--state-dir", state.toString(), "--device", "card0");
+        assertThat(other.out()).contains("no recoveries", "matching the filters");
+
+        var show = Commands.run(30, "show", "1", "--state-dir", state.toString());
+        assertThat(show.code()).as(show.out()).isZero();
+        assertThat(show.out()).contains("recovery 1: card1 0000:06:00.0, rebind, recovered in", "WEDGED=rebind,bus-reset",
+                "task glxgears[4242]", "event received", "unbind intent", "unbind started (intent durable after",
+                "unbind ended ok after", "bind ended ok after", "settle ended ok after", "recovery ended recovered");
+
+        var showJson = Commands.run(30, "show", "1", "--state-dir", state.toString(), "--json");
+        assertThat(showJson.code()).as(showJson.out()).isZero();
+        assertThat(showJson.out()).contains("\"steps\": [{\"id\": 1, \"step\": \"unbind\"", "\"step\": \"bind\"", "\"step\": \"settle\"",
+                "\"outcome\": \"ok\"", "\"duration_us\": ");
+    }
+
+    @Test
+    void theReadersSayPlainlyWhatIsWrong() throws Exception {
+        var none = Commands.run(30, "history", "--state-dir", dir.toString());
+        assertThat(none.code()).isEqualTo(ExitCode.USAGE.code);
+        assertThat(none.out()).contains("no journal at " + dir.resolve("journal.db"));
+        assertThat(dir.resolve("journal.db")).as("a reader never creates one").doesNotExist();
+
+        var device = Commands.run(30, "history", "--state-dir", dir.toString(), "--device", "gpu1");
+        assertThat(device.code()).isEqualTo(ExitCode.USAGE.code);
+        assertThat(device.out()).contains("--device must be a BDF like 0000:06:00.0 or a card like card1, not 'gpu1'");
+
+        var since = Commands.run(30, "history", "--state-dir", dir.toString(), "--since", "yesterday");
+        assertThat(since.code()).isEqualTo(ExitCode.USAGE.code);
+        assertThat(since.out()).contains("--since must be an ISO-8601 instant");
+    }
+}

@@ -1,0 +1,342 @@
+package io.unwedge.daemon.journal;
+
+import io.unwedge.core.PciAddress;
+import io.unwedge.core.Step;
+import io.unwedge.core.UeventCodec;
+import io.unwedge.core.WedgedEvent;
+import io.unwedge.daemon.EventLog;
+import io.unwedge.daemon.RecoveryReport;
+import io.unwedge.daemon.StepResult;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import org.sqlite.SQLiteConfig;
+
+/**
+ * The crash-safe record of what the daemon did: every wedge event, the recovery it led to, and each step's
+ * intent (written and synced <em>before</em> the step's sysfs write) and end. One SQLite file,
+ * {@code <state-dir>/journal.db}.
+ *
+ * <h2>Durability</h2>
+ * WAL mode with {@code synchronous=FULL}: every write is its own transaction and is on disk when the call
+ * returns (the WAL is fsynced at each commit). {@code busy_timeout} lets the CLI read while the daemon
+ * writes: WAL readers never block the writer, and the writer waits briefly for a checkpoint.
+ *
+ * <h2>Failure</h2>
+ * Every call throws {@link JournalException}; the caller decides (a recovery does not start a destructive
+ * step it could not journal). A file SQLite calls corrupt or not a database is moved aside to
+ * {@code journal.db.corrupt-<time>} at open, said at error level, and a fresh journal is started: losing
+ * history must not stop the daemon from recovering GPUs, and the old file is kept for inspection.
+ *
+ * <p>One connection, its calls serialised on this object: the device actors write through it in turn.
+ */
+public final class Journal implements AutoCloseable {
+
+    public static final String FILE = "journal.db";
+    private static final int BUSY_TIMEOUT_MS = 5_000;
+    private static final DateTimeFormatter ASIDE_STAMP =
+            DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'", Locale.ROOT).withZone(ZoneOffset.UTC);
+
+    /** A step's intent, durable: {@code durableAt} is when the step was let go. */
+    public record Intent(long id, Step step, Instant durableAt) {}
+
+    private final Connection c;
+    private final InstantSource clock;
+    private final Path file;
+
+    private Journal(Connection c, InstantSource clock, Path file) {
+        this.c = c;
+        this.clock = clock;
+        this.file = file;
+    }
+
+    /**
+     * Opens (creating and migrating as needed) the daemon's journal in {@code stateDir}. A corrupt file is
+     * moved aside and replaced, with an error logged.
+     */
+    public static Journal open(Path stateDir, InstantSource clock, EventLog log) throws JournalException {
+        Path file = stateDir.resolve(FILE);
+        try {
+            return new Journal(connectForWriting(file), clock, file);
+        } catch (SQLException e) {
+            if (!corrupt(e)) throw new JournalException("cannot open the journal " + file + ": " + e.getMessage(), e);
+            Path aside = moveAside(file, clock);
+            log.error("journal-corrupt", "path", file, "moved_to", aside, "error", e.getMessage(),
+                    "the journal was unreadable; it is kept aside and a fresh one started (earlier history is not in it)");
+            try {
+                return new Journal(connectForWriting(file), clock, file);
+            } catch (SQLException e2) {
+                throw new JournalException("cannot create a fresh journal " + file + ": " + e2.getMessage(), e2);
+            }
+        }
+    }
+
+    /** Opens an existing journal to read it, safely beside a daemon that writes it. Never creates or migrates. */
+    public static Journal openReadOnly(Path stateDir, InstantSource clock) throws JournalException {
+        Path file = stateDir.resolve(FILE);
+        if (!Files.isRegularFile(file)) {
+            throw new JournalException("no journal at " + file + " (has the daemon run with this state directory?)");
+        }
+        Connection c = null;
+        try {
+            c = connect(file, true);
+            int v = Schema.version(c);
+            if (v != Schema.CURRENT) {
+                throw new SQLException("journal schema is version " + v + ", this unwedge reads version " + Schema.CURRENT
+                        + (v < Schema.CURRENT ? " (start the daemon once to migrate it)" : " (written by a newer unwedge)"));
+            }
+            var j = new Journal(c, clock, file);
+            c = null;
+            return j;
+        } catch (SQLException e) {
+            throw new JournalException("cannot read the journal " + file + ": " + e.getMessage(), e);
+        } finally {
+            closeQuietly(c);
+        }
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    /** The clock the journal stamps rows with. */
+    public InstantSource clock() {
+        return clock;
+    }
+
+    // ---- writes ----
+
+    public synchronized long recordEvent(WedgedEvent event, Instant receivedAt) throws JournalException {
+        return insert("record event", """
+                INSERT INTO events (received_at, seqnum, card, bdf, methods, raw, task) VALUES (?, ?, ?, ?, ?, ?, ?)
+                RETURNING id""", us(receivedAt), event.seqnum(), event.card(), event.bdf().toString(), event.rawMethods(),
+                UeventCodec.encode(event.uevent()), event.task().map(Object::toString).orElse(null));
+    }
+
+    public synchronized long beginRecovery(long eventId, WedgedEvent event) throws JournalException {
+        return insert("begin recovery", """
+                INSERT INTO recoveries (event_id, bdf, card, started_at) VALUES (?, ?, ?, ?) RETURNING id""",
+                eventId, event.bdf().toString(), event.card(), us(clock.instant()));
+    }
+
+    /** Records that {@code step} is about to run; durable when this returns. */
+    public synchronized Intent intent(long recoveryId, Step step) throws JournalException {
+        long id = insert("record the intent to " + step, """
+                INSERT INTO steps (recovery_id, step, intent_at) VALUES (?, ?, ?) RETURNING id""",
+                recoveryId, step.toString(), us(clock.instant()));
+        return new Intent(id, step, clock.instant());
+    }
+
+    public synchronized void stepEnded(Intent intent, StepResult result) throws JournalException {
+        update("record the end of " + intent.step(), "UPDATE steps SET started_at = ?, ended_at = ?, outcome = ?, detail = ? WHERE id = ?",
+                us(intent.durableAt()), us(clock.instant()), result.outcome().toString(), result.detail(), intent.id());
+    }
+
+    public synchronized void endRecovery(long recoveryId, RecoveryReport report) throws JournalException {
+        update("record the end of the recovery", """
+                UPDATE recoveries SET method = ?, result = ?, reason = ?, ended_at = ?, card_after = ?, latency_us = ?
+                WHERE id = ?""", report.method().map(Object::toString).orElse(null), report.result().toString(),
+                report.reason(), us(clock.instant()), report.cardAfter().orElse(null), report.latencyMicros().orElse(null),
+                recoveryId);
+    }
+
+    // ---- reads ----
+
+    private static final String RECOVERY_COLUMNS = """
+            SELECT r.id, r.event_id, e.seqnum, r.bdf, r.card, e.methods, e.task, e.received_at, r.started_at, r.method,
+                   r.result, r.reason, r.ended_at, r.card_after, r.latency_us
+            FROM recoveries r JOIN events e ON e.id = r.event_id
+            """;
+
+    /**
+     * Recoveries, newest first.
+     *
+     * @param bdf  only this PCI function's
+     * @param card only those of the card that wedged (the number it had then)
+     */
+    public synchronized List<RecoveryRow> history(Optional<PciAddress> bdf, Optional<String> card, Optional<Instant> since,
+                                                  int limit) throws JournalException {
+        if (limit < 1) throw new IllegalArgumentException("limit must be at least 1: " + limit);
+        return recoveries("read the history", RECOVERY_COLUMNS + """
+                 WHERE (?1 IS NULL OR r.bdf = ?1) AND (?2 IS NULL OR r.card = ?2) AND (?3 IS NULL OR r.started_at >= ?3)
+                 ORDER BY r.id DESC LIMIT ?4""",
+                bdf.map(PciAddress::toString).orElse(null), card.orElse(null), since.map(Journal::us).orElse(null), limit);
+    }
+
+    public synchronized Optional<RecoveryDetail> show(long recoveryId) throws JournalException {
+        var rows = recoveries("read recovery " + recoveryId, RECOVERY_COLUMNS + " WHERE r.id = ?", recoveryId);
+        if (rows.isEmpty()) return Optional.empty();
+        try (var s = prepare("SELECT id, recovery_id, step, intent_at, started_at, ended_at, outcome, detail FROM steps WHERE recovery_id = ? ORDER BY id",
+                recoveryId); var rs = s.executeQuery()) {
+            var steps = new ArrayList<StepRow>();
+            while (rs.next()) {
+                steps.add(new StepRow(rs.getLong(1), rs.getLong(2), Step.valueOf(rs.getString(3).toUpperCase(Locale.ROOT)),
+                        instant(rs.getLong(4)), optInstant(rs, 5), optInstant(rs, 6), Optional.ofNullable(rs.getString(7)),
+                        Optional.ofNullable(rs.getString(8))));
+            }
+            return Optional.of(new RecoveryDetail(rows.getFirst(), steps));
+        } catch (SQLException e) {
+            throw failed("read the steps of recovery " + recoveryId, e);
+        }
+    }
+
+    /** Recoveries that began and never ended: the daemon died, or they are running now. Oldest first. */
+    public synchronized List<RecoveryRow> unfinished() throws JournalException {
+        return recoveries("read unfinished recoveries", RECOVERY_COLUMNS + " WHERE r.ended_at IS NULL ORDER BY r.id");
+    }
+
+    @Override
+    public synchronized void close() {
+        closeQuietly(c);
+    }
+
+    // ---- the mechanics ----
+
+    private static Connection connectForWriting(Path file) throws SQLException {
+        Connection c = connect(file, false);
+        try {
+            try (var s = c.createStatement()) {
+                try (var rs = s.executeQuery("PRAGMA journal_mode = WAL")) {
+                    rs.next();
+                    if (!"wal".equalsIgnoreCase(rs.getString(1))) throw new SQLException("cannot use WAL mode: journal_mode is " + rs.getString(1));
+                }
+                s.execute("PRAGMA synchronous = FULL");
+                try (var rs = s.executeQuery("PRAGMA quick_check")) {
+                    rs.next();
+                    if (!"ok".equals(rs.getString(1))) throw new Corrupt("quick_check: " + rs.getString(1));
+                }
+            }
+            Schema.migrate(c, Schema.MIGRATIONS);
+            var done = c;
+            c = null;
+            return done;
+        } finally {
+            closeQuietly(c);
+        }
+    }
+
+    private static Connection connect(Path file, boolean readOnly) throws SQLException {
+        var config = new SQLiteConfig();
+        config.setReadOnly(readOnly);
+        config.setBusyTimeout(BUSY_TIMEOUT_MS);
+        config.enforceForeignKeys(true);
+        return config.createConnection("jdbc:sqlite:" + file);
+    }
+
+    /** What quick_check found wrong. */
+    private static final class Corrupt extends SQLException {
+        Corrupt(String m) {
+            super(m);
+        }
+    }
+
+    /** SQLITE_CORRUPT (11) or SQLITE_NOTADB (26), with any extended code. */
+    private static boolean corrupt(SQLException e) {
+        int primary = e.getErrorCode() & 0xff;
+        return e instanceof Corrupt || primary == 11 || primary == 26;
+    }
+
+    /** The file and its WAL/shm go aside together: the WAL belongs to the file it was written for. */
+    private static Path moveAside(Path file, InstantSource clock) throws JournalException {
+        Path aside = file.resolveSibling(file.getFileName() + ".corrupt-" + ASIDE_STAMP.format(clock.instant()));
+        try {
+            for (String suffix : new String[] {"-wal", "-shm", ""}) {
+                Path from = file.resolveSibling(file.getFileName() + suffix);
+                if (Files.exists(from)) Files.move(from, aside.resolveSibling(aside.getFileName() + suffix));
+            }
+            return aside;
+        } catch (IOException e) {
+            throw new JournalException("the journal " + file + " is corrupt and cannot be moved aside: " + e, e);
+        }
+    }
+
+    private long insert(String what, String sql, Object... args) throws JournalException {
+        try (var s = prepare(sql, args); var rs = s.executeQuery()) {
+            if (!rs.next()) throw new SQLException("no id returned");
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            throw failed(what, e);
+        }
+    }
+
+    private void update(String what, String sql, Object... args) throws JournalException {
+        try (var s = prepare(sql, args)) {
+            int n = s.executeUpdate();
+            if (n != 1) throw new SQLException(n + " rows changed, expected 1");
+        } catch (SQLException e) {
+            throw failed(what, e);
+        }
+    }
+
+    private List<RecoveryRow> recoveries(String what, String sql, Object... args) throws JournalException {
+        try (var s = prepare(sql, args); var rs = s.executeQuery()) {
+            var out = new ArrayList<RecoveryRow>();
+            while (rs.next()) {
+                long latency = rs.getLong(15);
+                Optional<Long> latencyUs = rs.wasNull() ? Optional.empty() : Optional.of(latency);
+                out.add(new RecoveryRow(rs.getLong(1), rs.getLong(2), rs.getLong(3),
+                        PciAddress.parse(rs.getString(4)).orElseThrow(() -> new SQLException("bad bdf in journal")),
+                        rs.getString(5), rs.getString(6), Optional.ofNullable(rs.getString(7)), instant(rs.getLong(8)),
+                        instant(rs.getLong(9)), Optional.ofNullable(rs.getString(10)), Optional.ofNullable(rs.getString(11)),
+                        Optional.ofNullable(rs.getString(12)), optInstant(rs, 13), Optional.ofNullable(rs.getString(14)), latencyUs));
+            }
+            return out;
+        } catch (SQLException e) {
+            throw failed(what, e);
+        }
+    }
+
+    private PreparedStatement prepare(String sql, Object... args) throws SQLException {
+        var s = c.prepareStatement(sql);
+        try {
+            for (int i = 0; i < args.length; i++) {
+                if (args[i] == null) s.setNull(i + 1, Types.NULL);
+                else s.setObject(i + 1, args[i]);
+            }
+            return s;
+        } catch (SQLException e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    private JournalException failed(String what, SQLException e) {
+        return new JournalException("cannot " + what + " in " + file + ": " + e.getMessage(), e);
+    }
+
+    static long us(Instant t) {
+        return ChronoUnit.MICROS.between(Instant.EPOCH, t);
+    }
+
+    static Instant instant(long us) {
+        return Instant.EPOCH.plus(us, ChronoUnit.MICROS);
+    }
+
+    private static Optional<Instant> optInstant(ResultSet rs, int column) throws SQLException {
+        long v = rs.getLong(column);
+        return rs.wasNull() ? Optional.empty() : Optional.of(instant(v));
+    }
+
+    private static void closeQuietly(Connection c) {
+        if (c == null) return;
+        try {
+            c.close();
+        } catch (SQLException ignored) {
+            // closing: nothing left to do with it
+        }
+    }
+}

@@ -1,0 +1,102 @@
+package io.unwedge.daemon.journal;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
+
+/**
+ * The journal's tables, as a list of migrations: {@code MIGRATIONS.get(v - 1)} takes a database from
+ * version {@code v - 1} to {@code v}. A migration runs in one transaction with the version bump, so a
+ * file is always at exactly one version. A released migration is never edited; a change is a new one.
+ *
+ * <p>Times are microseconds since the epoch (UTC), so they sort and compare as numbers.
+ */
+final class Schema {
+
+    private Schema() {}
+
+    static final List<List<String>> MIGRATIONS = List.of(
+            // v1: events, the recoveries they led to, and each step's intent and end
+            List.of("""
+                    CREATE TABLE events (
+                      id          INTEGER PRIMARY KEY,
+                      received_at INTEGER NOT NULL,
+                      seqnum      INTEGER NOT NULL,
+                      card        TEXT    NOT NULL,
+                      bdf         TEXT    NOT NULL,
+                      methods     TEXT    NOT NULL,
+                      raw         BLOB    NOT NULL,
+                      task        TEXT
+                    )""", """
+                    CREATE TABLE recoveries (
+                      id          INTEGER PRIMARY KEY,
+                      event_id    INTEGER NOT NULL REFERENCES events(id),
+                      bdf         TEXT    NOT NULL,
+                      card        TEXT    NOT NULL,
+                      method      TEXT,
+                      result      TEXT,
+                      reason      TEXT,
+                      started_at  INTEGER NOT NULL,
+                      ended_at    INTEGER,
+                      card_after  TEXT,
+                      latency_us  INTEGER
+                    )""", """
+                    CREATE TABLE steps (
+                      id          INTEGER PRIMARY KEY,
+                      recovery_id INTEGER NOT NULL REFERENCES recoveries(id),
+                      step        TEXT    NOT NULL,
+                      intent_at   INTEGER NOT NULL,
+                      started_at  INTEGER,
+                      ended_at    INTEGER,
+                      outcome     TEXT,
+                      detail      TEXT
+                    )""",
+                    "CREATE INDEX recoveries_by_bdf ON recoveries(bdf, started_at)",
+                    "CREATE INDEX recoveries_unfinished ON recoveries(id) WHERE ended_at IS NULL",
+                    "CREATE INDEX steps_by_recovery ON steps(recovery_id)"));
+
+    static final int CURRENT = MIGRATIONS.size();
+
+    /** The file's version: 0 for an empty file. */
+    static int version(Connection c) throws SQLException {
+        try (var s = c.createStatement()) {
+            try (var rs = s.executeQuery("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'")) {
+                rs.next();
+                if (rs.getInt(1) == 0) return 0;
+            }
+            try (var rs = s.executeQuery("SELECT version FROM schema_version")) {
+                return rs.next() ? rs.getInt(1) : 0;
+            }
+        }
+    }
+
+    /**
+     * Brings the file to the last version of {@code migrations}, one transaction per version. A file newer
+     * than this build knows is refused: it was written by a later unwedge, and guessing would lose data.
+     *
+     * @return the version the file had before
+     */
+    static int migrate(Connection c, List<List<String>> migrations) throws SQLException {
+        int from = version(c);
+        if (from > migrations.size()) {
+            throw new SQLException("journal schema is version " + from + "; this unwedge knows up to " + migrations.size()
+                    + " (written by a newer unwedge?)");
+        }
+        for (int v = from + 1; v <= migrations.size(); v++) {
+            c.setAutoCommit(false);
+            try (var s = c.createStatement()) {
+                s.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+                for (String sql : migrations.get(v - 1)) s.execute(sql);
+                s.execute("DELETE FROM schema_version");
+                s.execute("INSERT INTO schema_version (version) VALUES (" + v + ")");
+                c.commit();
+            } catch (SQLException e) {
+                c.rollback();
+                throw new SQLException("journal migration to version " + v + " failed: " + e.getMessage(), e);
+            } finally {
+                c.setAutoCommit(true);
+            }
+        }
+        return from;
+    }
+}

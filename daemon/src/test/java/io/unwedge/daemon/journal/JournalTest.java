@@ -1,0 +1,286 @@
+package io.unwedge.daemon.journal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.unwedge.core.PciAddress;
+import io.unwedge.core.RecoveryMethod;
+import io.unwedge.core.Step;
+import io.unwedge.core.Uevent;
+import io.unwedge.core.UeventCodec;
+import io.unwedge.core.WedgedEvent;
+import io.unwedge.daemon.EventLog;
+import io.unwedge.daemon.RecoveryReport;
+import io.unwedge.daemon.StepResult;
+import io.unwedge.daemon.StepResult.Outcome;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The journal against a real SQLite file. */
+class JournalTest {
+
+    static final Instant T0 = Instant.parse("2026-11-25T10:00:00Z");
+    static final PciAddress GPU1 = PciAddress.parse("0000:06:00.0").orElseThrow();
+
+    @TempDir Path dir;
+    final ManualClock clock = new ManualClock(T0);
+    final ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
+    final EventLog log = new EventLog(new PrintStream(logBytes, true, StandardCharsets.UTF_8), clock, EventLog.Level.DEBUG);
+
+    /** A clock the test moves. */
+    static final class ManualClock implements InstantSource {
+        private volatile Instant now;
+
+        ManualClock(Instant now) {
+            this.now = now;
+        }
+
+        void advance(Duration d) {
+            now = now.plus(d);
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+
+    static WedgedEvent wedge(String card, String bdf, long seqnum) {
+        var f = new LinkedHashMap<String, String>();
+        f.put("SUBSYSTEM", "drm");
+        f.put("WEDGED", "rebind,bus-reset");
+        f.put("PID", "4242");
+        f.put("TASK", "glxgears");
+        f.put("DEVNAME", "dri/" + card);
+        f.put("SEQNUM", Long.toString(seqnum));
+        var u = Uevent.of("change", "/devices/pci0000:00/0000:00:02.0/" + bdf + "/drm/" + card, f);
+        return ((WedgedEvent.Wedged) WedgedEvent.recognise(u)).event();
+    }
+
+    static RecoveryReport report(WedgedEvent e, RecoveryReport.Result result, List<StepResult> steps) {
+        return new RecoveryReport(e, e.bdf(), Optional.of(RecoveryMethod.REBIND), result, "driver asked for rebind", steps,
+                Optional.of(e.card()), 412, Optional.of(850L));
+    }
+
+    /** One whole recovery, 10 ms per step; returns its id. */
+    long recordOne(Journal j, WedgedEvent e) throws Exception {
+        long id = j.beginRecovery(j.recordEvent(e, clock.instant().minusMillis(1)), e);
+        var results = new java.util.ArrayList<StepResult>();
+        for (var step : Step.values()) {
+            var intent = j.intent(id, step);
+            clock.advance(Duration.ofMillis(10));
+            var r = new StepResult(step, Outcome.OK, 10, "did " + step);
+            j.stepEnded(intent, r);
+            results.add(r);
+        }
+        j.endRecovery(id, report(e, RecoveryReport.Result.RECOVERED, results));
+        return id;
+    }
+
+    Connection sql() throws Exception {
+        return DriverManager.getConnection("jdbc:sqlite:" + dir.resolve(Journal.FILE));
+    }
+
+    @Test
+    void aFreshJournalIsAWalFileAtTheCurrentVersion() throws Exception {
+        try (var j = Journal.open(dir, clock, log)) {
+            assertThat(j.file()).isEqualTo(dir.resolve("journal.db")).isRegularFile();
+            assertThat(j.history(Optional.empty(), Optional.empty(), Optional.empty(), 10)).isEmpty();
+        }
+        try (var c = sql(); var s = c.createStatement()) {
+            try (var rs = s.executeQuery("PRAGMA journal_mode")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("wal");
+            }
+            try (var rs = s.executeQuery("SELECT version FROM schema_version")) {
+                rs.next();
+                assertThat(rs.getInt(1)).isEqualTo(Schema.CURRENT).isEqualTo(1);
+                assertThat(rs.next()).as("one row").isFalse();
+            }
+        }
+        // opening again applies nothing twice
+        try (var j = Journal.open(dir, clock, log)) {
+            assertThat(j.unfinished()).isEmpty();
+        }
+    }
+
+    @Test
+    void aRecoveryIsReadBackWithItsEventAndStepsInOrder() throws Exception {
+        var e = wedge("card1", "0000:06:00.0", 5208);
+        try (var j = Journal.open(dir, clock, log)) {
+            long id = recordOne(j, e);
+            var d = j.show(id).orElseThrow();
+            var r = d.recovery();
+            assertThat(r.bdf()).isEqualTo(GPU1);
+            assertThat(r.card()).isEqualTo("card1");
+            assertThat(r.seqnum()).isEqualTo(5208);
+            assertThat(r.methods()).isEqualTo("rebind,bus-reset");
+            assertThat(r.task()).contains("glxgears[4242]");
+            assertThat(r.receivedAt()).isEqualTo(T0.minusMillis(1));
+            assertThat(r.startedAt()).isEqualTo(T0);
+            assertThat(r.method()).contains("rebind");
+            assertThat(r.result()).contains("recovered");
+            assertThat(r.reason()).contains("driver asked for rebind");
+            assertThat(r.endedAt()).contains(T0.plusMillis(30));
+            assertThat(r.duration()).contains(Duration.ofMillis(30));
+            assertThat(r.cardAfter()).contains("card1");
+            assertThat(r.latencyMicros()).contains(850L);
+            assertThat(d.steps()).extracting(StepRow::step).containsExactly(Step.UNBIND, Step.BIND, Step.SETTLE);
+            assertThat(d.steps()).extracting(s -> s.outcome().orElseThrow()).containsOnly("ok");
+            assertThat(d.steps()).extracting(s -> s.duration().orElseThrow()).containsOnly(Duration.ofMillis(10));
+            assertThat(d.steps().getFirst().intentAt()).isEqualTo(T0);
+            assertThat(d.steps().getFirst().detail()).contains("did unbind");
+            assertThat(j.show(id + 1)).isEmpty();
+        }
+        // the raw event is the kernel's message, byte for byte
+        try (var c = sql(); var s = c.createStatement(); var rs = s.executeQuery("SELECT raw FROM events")) {
+            rs.next();
+            assertThat(rs.getBytes(1)).isEqualTo(UeventCodec.encode(e.uevent()));
+        }
+    }
+
+    @Test
+    void historyIsNewestFirstAndFiltersByDeviceCardAndTime() throws Exception {
+        try (var j = Journal.open(dir, clock, log)) {
+            long a = recordOne(j, wedge("card0", "0000:03:00.0", 1));
+            clock.advance(Duration.ofHours(2));
+            Instant later = clock.instant();
+            long b = recordOne(j, wedge("card1", "0000:06:00.0", 2));
+            long c = recordOne(j, wedge("card0", "0000:03:00.0", 3));
+            var none = Optional.<PciAddress>empty();
+            assertThat(j.history(none, Optional.empty(), Optional.empty(), 10)).extracting(RecoveryRow::id).containsExactly(c, b, a);
+            assertThat(j.history(none, Optional.empty(), Optional.empty(), 2)).extracting(RecoveryRow::id).containsExactly(c, b);
+            assertThat(j.history(Optional.of(GPU1), Optional.empty(), Optional.empty(), 10)).extracting(RecoveryRow::id).containsExactly(b);
+            assertThat(j.history(none, Optional.of("card0"), Optional.empty(), 10)).extracting(RecoveryRow::id).containsExactly(c, a);
+            assertThat(j.history(none, Optional.of("card0"), Optional.of(later), 10)).extracting(RecoveryRow::id).containsExactly(c);
+        }
+    }
+
+    @Test
+    void aRecoveryThatNeverEndedIsUnfinishedWithItsIntentWithoutAnEnd() throws Exception {
+        var e = wedge("card1", "0000:06:00.0", 7);
+        try (var j = Journal.open(dir, clock, log)) {
+            long done = recordOne(j, wedge("card0", "0000:03:00.0", 6));
+            long id = j.beginRecovery(j.recordEvent(e, clock.instant()), e);
+            j.intent(id, Step.UNBIND); // ... and the daemon died
+            assertThat(j.unfinished()).extracting(RecoveryRow::id).containsExactly(id).doesNotContain(done);
+            var step = j.show(id).orElseThrow().steps().getFirst();
+            assertThat(step.step()).isEqualTo(Step.UNBIND);
+            assertThat(step.endedAt()).isEmpty();
+            assertThat(step.outcome()).isEmpty();
+            assertThat(j.show(id).orElseThrow().recovery().finished()).isFalse();
+        }
+    }
+
+    @Test
+    void aVersion1FileIsOpenedAndRead() throws Exception {
+        String script = new String(Objects.requireNonNull(getClass().getResourceAsStream("journal-v1-one-recovery.sql")).readAllBytes(),
+                StandardCharsets.UTF_8);
+        try (var c = sql(); var s = c.createStatement()) {
+            for (String statement : script.replaceAll("(?m)^--.*$", "").split(";\\s*\\n")) {
+                if (!statement.isBlank()) s.execute(statement);
+            }
+        }
+        for (var j : new Journal[] {Journal.openReadOnly(dir, clock), Journal.open(dir, clock, log)}) {
+            try (j) {
+                var d = j.show(1).orElseThrow();
+                assertThat(d.recovery().bdf()).isEqualTo(GPU1);
+                assertThat(d.recovery().receivedAt()).isEqualTo(T0);
+                assertThat(d.recovery().result()).contains("recovered");
+                assertThat(d.recovery().latencyMicros()).contains(850L);
+                assertThat(d.steps()).extracting(StepRow::step).containsExactly(Step.UNBIND, Step.BIND, Step.SETTLE);
+                assertThat(d.steps().get(1).duration()).contains(Duration.ofMillis(50));
+                assertThat(j.history(Optional.of(GPU1), Optional.empty(), Optional.of(T0), 5)).hasSize(1);
+            }
+        }
+        assertThat(logBytes.toString(StandardCharsets.UTF_8)).doesNotContain("journal-corrupt");
+    }
+
+    @Test
+    void aFileFromANewerUnwedgeIsRefusedNotReplaced() throws Exception {
+        try (var j = Journal.open(dir, clock, log)) {
+            recordOne(j, wedge("card1", "0000:06:00.0", 1));
+        }
+        try (var c = sql(); var s = c.createStatement()) {
+            s.execute("UPDATE schema_version SET version = 99");
+        }
+        assertThatThrownBy(() -> Journal.open(dir, clock, log)).isInstanceOf(JournalException.class)
+                .hasMessageContaining("version 99").hasMessageContaining("newer unwedge");
+        assertThatThrownBy(() -> Journal.openReadOnly(dir, clock)).isInstanceOf(JournalException.class)
+                .hasMessageContaining("version 99");
+        assertThat(dir.resolve("journal.db")).exists();
+        try (var files = Files.list(dir)) {
+            assertThat(files).noneMatch(p -> p.getFileName().toString().contains("corrupt"));
+        }
+    }
+
+    @Test
+    void aMigrationThatFailsLeavesTheFileAtTheVersionBefore() throws Exception {
+        var migrations = List.of(Schema.MIGRATIONS.getFirst(),
+                List.of("CREATE TABLE half_done (x INTEGER)", "THIS IS NOT SQL"));
+        try (var c = sql()) {
+            assertThat(Schema.migrate(c, List.of(Schema.MIGRATIONS.getFirst()))).isZero();
+            assertThatThrownBy(() -> Schema.migrate(c, migrations)).hasMessageContaining("migration to version 2 failed");
+            assertThat(Schema.version(c)).isEqualTo(1);
+            try (var s = c.createStatement(); var rs = s.executeQuery("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'")) {
+                rs.next();
+                assertThat(rs.getInt(1)).as("the failed version's steps were rolled back").isZero();
+            }
+        }
+    }
+
+    @Test
+    void garbageInTheFileIsMovedAsideSaidAndAFreshJournalStarted() throws Exception {
+        byte[] garbage = "this is not an SQLite database, just bytes\n".repeat(200).getBytes(StandardCharsets.US_ASCII);
+        Files.write(dir.resolve("journal.db"), garbage);
+        try (var j = Journal.open(dir, clock, log)) {
+            recordOne(j, wedge("card1", "0000:06:00.0", 1));
+            assertThat(j.history(Optional.empty(), Optional.empty(), Optional.empty(), 10)).hasSize(1);
+        }
+        Path aside = dir.resolve("journal.db.corrupt-20261125T100000.000Z");
+        assertThat(aside).exists();
+        assertThat(Files.readAllBytes(aside)).isEqualTo(garbage);
+        assertThat(logBytes.toString(StandardCharsets.UTF_8)).contains("error journal-corrupt", "moved_to=" + aside,
+                "not a database", "a fresh one started");
+    }
+
+    @Test
+    void theReaderNeitherCreatesNorWrites() throws Exception {
+        assertThatThrownBy(() -> Journal.openReadOnly(dir, clock)).isInstanceOf(JournalException.class)
+                .hasMessageContaining("no journal at " + dir.resolve("journal.db"));
+        assertThat(dir.resolve("journal.db")).doesNotExist();
+        try (var j = Journal.open(dir, clock, log)) {
+            recordOne(j, wedge("card1", "0000:06:00.0", 1));
+            try (var reader = Journal.openReadOnly(dir, clock)) {
+                assertThat(reader.history(Optional.empty(), Optional.empty(), Optional.empty(), 10)).hasSize(1);
+                var e = wedge("card0", "0000:03:00.0", 2);
+                assertThatThrownBy(() -> reader.recordEvent(e, T0)).isInstanceOf(JournalException.class)
+                        .hasMessageContaining("cannot record event");
+            }
+        }
+    }
+
+    @Test
+    void aClosedJournalFailsEveryCallWithAJournalException() throws Exception {
+        var j = Journal.open(dir, clock, log);
+        j.close();
+        j.close(); // twice is harmless
+        assertThatThrownBy(() -> j.intent(1, Step.UNBIND)).isInstanceOf(JournalException.class)
+                .hasMessageContaining("cannot record the intent to unbind");
+    }
+}
