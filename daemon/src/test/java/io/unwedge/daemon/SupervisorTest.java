@@ -65,7 +65,7 @@ class SupervisorTest {
                 new Delivery.Dropped(Delivery.Kind.MALFORMED, "no-header: no action@/devpath header"),
                 new Delivery.Overflow(),
                 new Delivery.Received(Uevent.of("change", host.gpus().get(0).devpath() + "/drm/card0", fields), System.nanoTime()))),
-                new Topology(new Sysfs(host.sys())), new Supervisor.Settings(Rig.timeouts(1000, 0), false), log, reports::add);
+                new Topology(new Sysfs(host.sys())), new Supervisor.Settings(Rig.timeouts(1000, 0), false), log, reports::add, java.util.Optional.empty());
         supervisor.run();
 
         var stats = supervisor.stats();
