@@ -1,5 +1,6 @@
 package io.unwedge.cli;
 
+import io.unwedge.daemon.CrashPoint;
 import io.unwedge.daemon.EventLog;
 import io.unwedge.daemon.RecoveryListener;
 import io.unwedge.daemon.Supervisor;
@@ -49,6 +50,14 @@ final class DaemonCommand implements Callable<Integer> {
         Path state = stateDir != null ? stateDir : base == null ? Path.of("/var/lib/unwedge") : base.resolve("state");
         Files.createDirectories(state);
         var log = new EventLog(System.out, InstantSource.system(), debug ? EventLog.Level.DEBUG : EventLog.Level.INFO);
+        // TEST ONLY: UNWEDGE_CRASH_AT=<point> makes the daemon SIGKILL itself there (the crash tests); read once, here
+        Optional<String> crashAt;
+        try {
+            crashAt = CrashPoint.arm(System.getenv());
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError(e.getMessage());
+        }
+        crashAt.ifPresent(p -> log.warn("crash-point-armed", "point", p, CrashPoint.ENV + " is set: this daemon will SIGKILL itself there (test only)"));
         if (sysfs != null && NetNamespace.isInitial(proc)) {
             log.warn("daemon-netns", "sysfs", root.root(), "a virtual sysfs, but the host's own network namespace: "
                     + "events of the virtual host are not heard here, the real kernel's are (and name devices that are not in it)");

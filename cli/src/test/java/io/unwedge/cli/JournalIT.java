@@ -67,6 +67,15 @@ class JournalIT {
                 "task glxgears[4242]", "event received", "unbind intent", "unbind started (intent durable after",
                 "unbind ended ok after", "bind ended ok after", "settle ended ok after", "recovery ended recovered");
 
+        var status = Commands.run(30, "status", "--state-dir", state.toString(), "--sysfs", state.resolveSibling("sys").toString());
+        assertThat(status.code()).as(status.out()).isZero();
+        assertThat(status.out()).contains("CARD", "LAST RECOVERY", "card0   0000:03:00.0  xe        none",
+                "card1   0000:06:00.0  xe        #1 ", " recovered: ", "no unfinished recovery");
+        var statusJson = Commands.run(30, "status", "--state-dir", state.toString(), "--sysfs", state.resolveSibling("sys").toString(), "--json");
+        assertThat(statusJson.code()).as(statusJson.out()).isZero();
+        assertThat(statusJson.out().strip()).startsWith("{\"devices\": [{\"card\": \"card0\"").contains("\"last_recovery\": null",
+                "\"last_recovery\": {\"id\": 1, ").endsWith("\"unfinished\": [], \"left_unbound\": []}");
+
         var showJson = Commands.run(30, "show", "1", "--state-dir", state.toString(), "--json");
         assertThat(showJson.code()).as(showJson.out()).isZero();
         assertThat(showJson.out()).contains("\"steps\": [{\"id\": 1, \"step\": \"unbind\"", "\"step\": \"bind\"", "\"step\": \"settle\"",

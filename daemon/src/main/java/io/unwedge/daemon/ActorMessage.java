@@ -14,6 +14,9 @@ sealed interface ActorMessage {
     /** events may have been lost: look at sysfs again */
     record Resync() implements ActorMessage {}
 
+    /** the journal holds a recovery of this device the daemon never ended (it died): reconcile it with sysfs */
+    record Resume(io.unwedge.daemon.journal.RecoveryRow recovery) implements ActorMessage {}
+
     /** finish what you are doing, then end */
     record Stop() implements ActorMessage {}
 }

@@ -13,13 +13,15 @@ final class DeviceActor {
     private final PciAddress bdf;
     private final BlockingQueue<ActorMessage> mailbox = new LinkedBlockingQueue<>();
     private final RecoveryFactory recoveries;
+    private final RestartFactory restarts;
     private final RecoveryListener listener;
     private final EventLog log;
     private final Thread thread;
 
-    DeviceActor(PciAddress bdf, RecoveryFactory recoveries, RecoveryListener listener, EventLog log) {
+    DeviceActor(PciAddress bdf, RecoveryFactory recoveries, RestartFactory restarts, RecoveryListener listener, EventLog log) {
         this.bdf = bdf;
         this.recoveries = recoveries;
+        this.restarts = restarts;
         this.listener = listener;
         this.log = log;
         this.thread = Thread.ofVirtual().name("device-" + bdf).unstarted(this::loop);
@@ -29,6 +31,12 @@ final class DeviceActor {
     @FunctionalInterface
     interface RecoveryFactory {
         Recovery create(ActorMessage.Wedge wedge, BlockingQueue<ActorMessage> mailbox);
+    }
+
+    /** Makes the reconciliation of a recovery left unfinished by an earlier daemon; it reads the mailbox too. */
+    @FunctionalInterface
+    interface RestartFactory {
+        Restart create(ActorMessage.Resume resume, BlockingQueue<ActorMessage> mailbox);
     }
 
     void start() {
@@ -67,6 +75,16 @@ final class DeviceActor {
                             log.error("listener-failed", "bdf", bdf, "error", e.toString());
                         }
                         if (recovery.stopRequested()) return;
+                    }
+                    case ActorMessage.Resume r -> {
+                        var restart = restarts.create(r, mailbox);
+                        try {
+                            restart.run();
+                        } catch (RuntimeException e) {
+                            log.error("restart-crashed", "bdf", bdf, "recovery", r.recovery().id(), "error", e.toString());
+                            continue;
+                        }
+                        if (restart.stopRequested()) return;
                     }
                     case ActorMessage.Observed o -> { } // nothing in flight: sysfs is read when a wedge comes
                     case ActorMessage.Resync r -> { }

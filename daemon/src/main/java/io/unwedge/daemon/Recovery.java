@@ -123,6 +123,7 @@ final class Recovery {
         // unbind: after it the device has no driver; from here on a failure must say so
         Optional<Journal.Intent> unbindIntent;
         try {
+            if (journal.isPresent()) journal.get().driver(recoveryId, driver); // a restart binds with it
             unbindIntent = intent(Step.UNBIND);
         } catch (JournalException e) {
             return finish(Result.REFUSED, plan.method(), "cannot journal: " + e.getMessage() + "; nothing done, the device is still wedged");
@@ -154,7 +155,9 @@ final class Recovery {
     /** The step's intent, durable when this returns; empty without a journal. */
     private Optional<Journal.Intent> intent(Step step) throws JournalException {
         if (journal.isEmpty()) return Optional.empty();
-        return Optional.of(journal.get().intent(recoveryId, step));
+        var intent = journal.get().intent(recoveryId, step);
+        CrashPoint.afterIntent(step);
+        return Optional.of(intent);
     }
 
     /** After the unbind the device must be bound again, journaled or not: a failure is said and survived. */
@@ -190,6 +193,7 @@ final class Recovery {
         Outcome outcome;
         try {
             write(attribute, bdf + "\n");
+            CrashPoint.afterWrite(step);
             if (step == Step.UNBIND && receivedNanos > 0) latencyMicros = (System.nanoTime() - receivedNanos) / 1_000;
             outcome = await(step, done, timeout);
             detail = switch (outcome) {
@@ -211,6 +215,7 @@ final class Recovery {
         log.log(outcome == Outcome.OK ? EventLog.Level.INFO : EventLog.Level.ERROR, "recovery-step",
                 "card", device.card(), "bdf", bdf, "method", method, "step", step, "outcome", outcome, "ms", r.millis(),
                 "latency_us", step == Step.UNBIND ? latencyMicros : null, detail);
+        if (outcome == Outcome.OK) CrashPoint.afterDone(step);
         return r;
     }
 
@@ -320,6 +325,7 @@ final class Recovery {
         var report = new RecoveryReport(event, event.bdf(), Optional.ofNullable(method), result, reason, steps, after, ms,
                 Optional.ofNullable(latencyMicros));
         if (journal.isPresent() && recoveryId >= 0) {
+            CrashPoint.beforeEnd();
             try {
                 journal.get().endRecovery(recoveryId, report);
             } catch (JournalException e) {

@@ -62,6 +62,7 @@ public final class Supervisor {
         var cards = topology.cards();
         log.info("daemon-start", "sysfs", topology.sysfs().root(), "cards", cards.size(), "dry_run", settings.dryRun(),
                 "journal", journal.map(Journal::file).orElse(null), describe(cards));
+        reconcile();
         while (true) {
             switch (source.receive()) {
                 case Delivery.Received(var uevent, var nanos) -> {
@@ -118,10 +119,43 @@ public final class Supervisor {
         }
     }
 
+    /**
+     * At start, before any event is read: every recovery an earlier daemon began and never ended goes to its
+     * device's actor to be reconciled with sysfs ({@link Restart}); the actors' waits then read the events
+     * the loop delivers. Devices an earlier recovery left unbound, and that still are, are said.
+     */
+    private void reconcile() {
+        if (journal.isEmpty()) return;
+        List<io.unwedge.daemon.journal.RecoveryRow> unfinished;
+        List<Journal.LeftUnbound> leftUnbound;
+        try {
+            unfinished = journal.get().unfinished();
+            leftUnbound = journal.get().leftUnbound();
+        } catch (java.io.IOException e) {
+            log.error("restart-failed", "error", e.getMessage(), "recoveries left unfinished by an earlier daemon are not reconciled");
+            return;
+        }
+        var resumed = new java.util.HashSet<PciAddress>();
+        for (var r : unfinished) resumed.add(r.bdf());
+        for (var l : leftUnbound) {
+            if (resumed.contains(l.bdf()) || topology.functionDir(l.bdf()).isEmpty() || !topology.isUnbound(l.bdf())) continue;
+            log.warn("left-unbound", "bdf", l.bdf(), "recovery", l.recoveryId(), "driver", l.driver().orElse(null),
+                    "an earlier recovery unbound this device and it has no driver now; bind it by hand: echo " + l.bdf() + " > "
+                            + topology.sysfs().root().resolve("bus/pci/drivers").resolve(l.driver().orElse("<driver>")).resolve("bind"));
+        }
+        if (unfinished.isEmpty()) return;
+        log.info("restart-unfinished", "recoveries", unfinished.size(), "dry_run", settings.dryRun(),
+                settings.dryRun() ? "dry run: reconciling nothing, they stay unfinished" : "reconciling each with sysfs");
+        if (settings.dryRun()) return;
+        for (var r : unfinished) actor(r.bdf()).post(new ActorMessage.Resume(r));
+    }
+
     private DeviceActor actor(PciAddress bdf) {
         return actors.computeIfAbsent(bdf, b -> {
             var a = new DeviceActor(b, (w, mailbox) -> new Recovery(w.event(), w.receivedNanos(), topology,
-                    settings.timeouts(), settings.dryRun(), log, mailbox, writers, journal), listener, log);
+                    settings.timeouts(), settings.dryRun(), log, mailbox, writers, journal),
+                    (r, mailbox) -> new Restart(r.recovery(), topology, settings.timeouts(), log, mailbox, writers, journal.orElseThrow()),
+                    listener, log);
             a.start();
             return a;
         });

@@ -133,6 +133,11 @@ public final class Journal implements AutoCloseable {
                 eventId, event.bdf().toString(), event.card(), us(clock.instant()));
     }
 
+    /** Records the driver the recovery is about to unbind: a restart that finds the device unbound binds it to this. */
+    public synchronized void driver(long recoveryId, String driver) throws JournalException {
+        update("record the driver of recovery " + recoveryId, "UPDATE recoveries SET driver = ? WHERE id = ?", driver, recoveryId);
+    }
+
     /** Records that {@code step} is about to run; durable when this returns. */
     public synchronized Intent intent(long recoveryId, Step step) throws JournalException {
         long id = insert("record the intent to " + step, """
@@ -154,11 +159,105 @@ public final class Journal implements AutoCloseable {
                 recoveryId);
     }
 
+    /**
+     * Closes a recovery the daemon did not end (it died) with what a restart found and did about it, in one
+     * transaction: a {@code restarts} row, and the recovery's result, reason and end.
+     *
+     * @param found  the device's state at restart: {@code unbound}, {@code bound}, {@code gone}, …
+     * @param action what the restart did: {@code resumed}, {@code found-bound}, {@code retried}, {@code abandoned}
+     * @param result the {@code RecoveryReport.Result} word the recovery ends with
+     */
+    public synchronized void closeAtRestart(long recoveryId, String found, String action, String result, String reason,
+                                            Optional<String> cardAfter) throws JournalException {
+        String what = "close recovery " + recoveryId + " at restart";
+        try {
+            c.setAutoCommit(false);
+            try {
+                try (var s = prepare("INSERT INTO restarts (recovery_id, at, found, action, detail) VALUES (?, ?, ?, ?, ?)",
+                        recoveryId, us(clock.instant()), found, action, reason)) {
+                    s.executeUpdate();
+                }
+                try (var s = prepare("UPDATE recoveries SET result = ?, reason = ?, ended_at = ?, card_after = ? WHERE id = ? AND ended_at IS NULL",
+                        result, reason, us(clock.instant()), cardAfter.orElse(null), recoveryId)) {
+                    int n = s.executeUpdate();
+                    if (n != 1) throw new SQLException("recovery " + recoveryId + " is not unfinished (" + n + " rows)");
+                }
+                c.commit();
+            } catch (SQLException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
+            }
+        } catch (SQLException e) {
+            throw failed(what, e);
+        }
+    }
+
     // ---- reads ----
+
+    /** What a restart found and did about a recovery, oldest first; empty for one that ended normally. */
+    public record RestartRow(long recoveryId, Instant at, String found, String action, String detail) {}
+
+    public synchronized List<RestartRow> restarts(long recoveryId) throws JournalException {
+        try (var s = prepare("SELECT recovery_id, at, found, action, detail FROM restarts WHERE recovery_id = ? ORDER BY id", recoveryId);
+             var rs = s.executeQuery()) {
+            var out = new ArrayList<RestartRow>();
+            while (rs.next()) out.add(new RestartRow(rs.getLong(1), instant(rs.getLong(2)), rs.getString(3), rs.getString(4), rs.getString(5)));
+            return out;
+        } catch (SQLException e) {
+            throw failed("read the restarts of recovery " + recoveryId, e);
+        }
+    }
+
+    /** The wedge that started a recovery, decoded from the raw uevent the journal keeps. */
+    public synchronized Optional<WedgedEvent> wedge(long eventId) throws JournalException {
+        try (var s = prepare("SELECT raw FROM events WHERE id = ?", eventId); var rs = s.executeQuery()) {
+            if (!rs.next()) return Optional.empty();
+            if (UeventCodec.decode(rs.getBytes(1)) instanceof io.unwedge.core.Uevent u
+                    && WedgedEvent.recognise(u) instanceof WedgedEvent.Wedged(var w)) {
+                return Optional.of(w);
+            }
+            return Optional.empty();
+        } catch (SQLException e) {
+            throw failed("read event " + eventId, e);
+        }
+    }
+
+    /** A PCI function unwedge unbound and, as far as the journal knows, never bound again. */
+    public record LeftUnbound(PciAddress bdf, long recoveryId, Optional<String> driver) {}
+
+    /**
+     * Every BDF whose latest journaled unbind (intent, whatever its end) has nothing after it that shows the
+     * device bound again: no successful bind, no restart that found it bound, no later recovery that found its
+     * driver. unwedge may have left it without a driver; whether it still is, sysfs says.
+     */
+    public synchronized List<LeftUnbound> leftUnbound() throws JournalException {
+        try (var s = prepare("""
+                SELECT r.bdf, r.id, r.driver FROM steps s JOIN recoveries r ON r.id = s.recovery_id
+                WHERE s.step = 'unbind'
+                  AND s.id = (SELECT max(s1.id) FROM steps s1 JOIN recoveries r1 ON r1.id = s1.recovery_id
+                              WHERE r1.bdf = r.bdf AND s1.step = 'unbind')
+                  AND NOT EXISTS (SELECT 1 FROM steps s2 JOIN recoveries r2 ON r2.id = s2.recovery_id
+                                  WHERE r2.bdf = r.bdf AND s2.step = 'bind' AND s2.outcome = 'ok' AND s2.id > s.id)
+                  AND NOT EXISTS (SELECT 1 FROM restarts x JOIN recoveries r3 ON r3.id = x.recovery_id
+                                  WHERE r3.bdf = r.bdf AND r3.id >= r.id AND x.found = 'bound')
+                  AND NOT EXISTS (SELECT 1 FROM recoveries r4 WHERE r4.bdf = r.bdf AND r4.id > r.id AND r4.driver IS NOT NULL)
+                ORDER BY s.id"""); var rs = s.executeQuery()) {
+            var out = new ArrayList<LeftUnbound>();
+            while (rs.next()) {
+                out.add(new LeftUnbound(PciAddress.parse(rs.getString(1)).orElseThrow(() -> new SQLException("bad bdf in journal")),
+                        rs.getLong(2), Optional.ofNullable(rs.getString(3))));
+            }
+            return out;
+        } catch (SQLException e) {
+            throw failed("look for devices left unbound", e);
+        }
+    }
 
     private static final String RECOVERY_COLUMNS = """
             SELECT r.id, r.event_id, e.seqnum, r.bdf, r.card, e.methods, e.task, e.received_at, r.started_at, r.method,
-                   r.result, r.reason, r.ended_at, r.card_after, r.latency_us
+                   r.result, r.reason, r.ended_at, r.card_after, r.latency_us, r.driver
             FROM recoveries r JOIN events e ON e.id = r.event_id
             """;
 
@@ -292,7 +391,8 @@ public final class Journal implements AutoCloseable {
                         PciAddress.parse(rs.getString(4)).orElseThrow(() -> new SQLException("bad bdf in journal")),
                         rs.getString(5), rs.getString(6), Optional.ofNullable(rs.getString(7)), instant(rs.getLong(8)),
                         instant(rs.getLong(9)), Optional.ofNullable(rs.getString(10)), Optional.ofNullable(rs.getString(11)),
-                        Optional.ofNullable(rs.getString(12)), optInstant(rs, 13), Optional.ofNullable(rs.getString(14)), latencyUs));
+                        Optional.ofNullable(rs.getString(12)), optInstant(rs, 13), Optional.ofNullable(rs.getString(14)), latencyUs,
+                        Optional.ofNullable(rs.getString(16))));
             }
             return out;
         } catch (SQLException e) {

@@ -13,11 +13,13 @@ import java.util.Optional;
  * @param methods the driver's {@code WEDGED=} value, as received
  * @param method  the method the recovery used, once decided
  * @param result  the {@code RecoveryReport.Result} word: recovered, failed, refused, nothing-to-do, dry-run
+ * @param driver  the driver the recovery unbound (and must bind again), once it got that far; empty in rows
+ *                written before schema v2
  */
 public record RecoveryRow(long id, long eventId, long seqnum, PciAddress bdf, String card, String methods,
                           Optional<String> task, Instant receivedAt, Instant startedAt, Optional<String> method,
                           Optional<String> result, Optional<String> reason, Optional<Instant> endedAt,
-                          Optional<String> cardAfter, Optional<Long> latencyMicros) {
+                          Optional<String> cardAfter, Optional<Long> latencyMicros, Optional<String> driver) {
 
     public RecoveryRow {
         Objects.requireNonNull(bdf);

@@ -53,7 +53,18 @@ final class Schema {
                     )""",
                     "CREATE INDEX recoveries_by_bdf ON recoveries(bdf, started_at)",
                     "CREATE INDEX recoveries_unfinished ON recoveries(id) WHERE ended_at IS NULL",
-                    "CREATE INDEX steps_by_recovery ON steps(recovery_id)"));
+                    "CREATE INDEX steps_by_recovery ON steps(recovery_id)"),
+            // v2: the driver a recovery unbound (a restart must bind the device back to it, and sysfs forgets
+            // it with the driver link), and what each restart found and did about a recovery left unfinished
+            List.of("ALTER TABLE recoveries ADD COLUMN driver TEXT", """
+                    CREATE TABLE restarts (
+                      id          INTEGER PRIMARY KEY,
+                      recovery_id INTEGER NOT NULL REFERENCES recoveries(id),
+                      at          INTEGER NOT NULL,
+                      found       TEXT    NOT NULL,
+                      action      TEXT    NOT NULL,
+                      detail      TEXT    NOT NULL
+                    )""", "CREATE INDEX restarts_by_recovery ON restarts(recovery_id)"));
 
     static final int CURRENT = MIGRATIONS.size();
 

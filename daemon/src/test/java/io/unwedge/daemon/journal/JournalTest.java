@@ -109,7 +109,7 @@ class JournalTest {
             }
             try (var rs = s.executeQuery("SELECT version FROM schema_version")) {
                 rs.next();
-                assertThat(rs.getInt(1)).isEqualTo(Schema.CURRENT).isEqualTo(1);
+                assertThat(rs.getInt(1)).isEqualTo(Schema.CURRENT).isEqualTo(2);
                 assertThat(rs.next()).as("one row").isFalse();
             }
         }
@@ -188,13 +188,28 @@ class JournalTest {
     }
 
     @Test
-    void aVersion1FileIsOpenedAndRead() throws Exception {
+    void aVersion1FileIsMigratedToVersion2ByTheDaemonAndThenRead() throws Exception {
         String script = new String(Objects.requireNonNull(getClass().getResourceAsStream("journal-v1-one-recovery.sql")).readAllBytes(),
                 StandardCharsets.UTF_8);
         try (var c = sql(); var s = c.createStatement()) {
             for (String statement : script.replaceAll("(?m)^--.*$", "").split(";\\s*\\n")) {
                 if (!statement.isBlank()) s.execute(statement);
             }
+        }
+        assertThatThrownBy(() -> Journal.openReadOnly(dir, clock)).isInstanceOf(JournalException.class)
+                .hasMessageContaining("version 1").hasMessageContaining("start the daemon once to migrate it");
+        try (var j = Journal.open(dir, clock, log)) {
+            assertThat(j.show(1).orElseThrow().recovery().driver()).as("v1 rows do not know their driver").isEmpty();
+            assertThat(j.restarts(1)).isEmpty();
+            // a v2 row records its driver
+            var e = wedge("card0", "0000:03:00.0", 9);
+            long id = j.beginRecovery(j.recordEvent(e, clock.instant()), e);
+            j.driver(id, "xe");
+            assertThat(j.show(id).orElseThrow().recovery().driver()).contains("xe");
+        }
+        try (var c = sql(); var s = c.createStatement(); var rs = s.executeQuery("SELECT version FROM schema_version")) {
+            rs.next();
+            assertThat(rs.getInt(1)).isEqualTo(2);
         }
         for (var j : new Journal[] {Journal.openReadOnly(dir, clock), Journal.open(dir, clock, log)}) {
             try (j) {
@@ -209,6 +224,48 @@ class JournalTest {
             }
         }
         assertThat(logBytes.toString(StandardCharsets.UTF_8)).doesNotContain("journal-corrupt");
+    }
+
+    @Test
+    void aRestartClosesAnUnfinishedRecoveryWithWhatItFoundAndDidInOneGo() throws Exception {
+        var e = wedge("card1", "0000:06:00.0", 7);
+        try (var j = Journal.open(dir, clock, log)) {
+            long id = j.beginRecovery(j.recordEvent(e, clock.instant()), e);
+            j.driver(id, "xe");
+            j.intent(id, Step.UNBIND); // ... and the daemon died
+            assertThat(j.wedge(j.show(id).orElseThrow().recovery().eventId())).contains(e);
+            clock.advance(Duration.ofSeconds(5));
+            j.closeAtRestart(id, "unbound", "resumed", "recovered", "restart: bound again", Optional.of("card1"));
+            var r = j.show(id).orElseThrow().recovery();
+            assertThat(r.result()).contains("recovered");
+            assertThat(r.reason()).contains("restart: bound again");
+            assertThat(r.endedAt()).contains(T0.plusSeconds(5));
+            assertThat(r.cardAfter()).contains("card1");
+            assertThat(j.restarts(id)).containsExactly(new Journal.RestartRow(id, T0.plusSeconds(5), "unbound", "resumed", "restart: bound again"));
+            assertThat(j.unfinished()).isEmpty();
+            // a finished recovery is never closed again
+            assertThatThrownBy(() -> j.closeAtRestart(id, "bound", "found-bound", "recovered", "again", Optional.empty()))
+                    .isInstanceOf(JournalException.class).hasMessageContaining("not unfinished");
+            assertThat(j.restarts(id)).as("the failed close left no row").hasSize(1);
+        }
+    }
+
+    @Test
+    void aDeviceUnboundWithoutALaterBindIsLeftUnbound() throws Exception {
+        try (var j = Journal.open(dir, clock, log)) {
+            recordOne(j, wedge("card0", "0000:03:00.0", 1)); // unbind, bind ok: fine
+            var e = wedge("card1", "0000:06:00.0", 2);
+            long id = j.beginRecovery(j.recordEvent(e, clock.instant()), e);
+            j.driver(id, "xe");
+            j.stepEnded(j.intent(id, Step.UNBIND), new StepResult(Step.UNBIND, Outcome.OK, 1, "unbound"));
+            j.stepEnded(j.intent(id, Step.BIND), new StepResult(Step.BIND, Outcome.TIMEOUT, 1, "probe failed"));
+            j.endRecovery(id, report(e, RecoveryReport.Result.FAILED, List.of()));
+            assertThat(j.leftUnbound()).containsExactly(new Journal.LeftUnbound(GPU1, id, Optional.of("xe")));
+            // bound again by a later recovery's bind
+            long next = j.beginRecovery(j.recordEvent(e, clock.instant()), e);
+            j.stepEnded(j.intent(next, Step.BIND), new StepResult(Step.BIND, Outcome.OK, 1, "restart: bound"));
+            assertThat(j.leftUnbound()).isEmpty();
+        }
     }
 
     @Test

@@ -1,0 +1,266 @@
+package io.unwedge.daemon;
+
+import io.unwedge.core.PciAddress;
+import io.unwedge.core.Step;
+import io.unwedge.core.GpuDevice;
+import io.unwedge.daemon.StepResult.Outcome;
+import io.unwedge.daemon.journal.Journal;
+import io.unwedge.daemon.journal.JournalException;
+import io.unwedge.daemon.journal.RecoveryRow;
+import io.unwedge.daemon.journal.StepRow;
+import io.unwedge.host.sysfs.Sysfs;
+import io.unwedge.host.sysfs.Topology;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
+
+/**
+ * A recovery the journal holds as begun and never ended — the daemon died in it — reconciled with sysfs at
+ * the next start, on the device's actor (so its waits read the device's uevents, as a recovery's do).
+ *
+ * <table>
+ * <caption>What the restart finds, and does</caption>
+ * <tr><th>found</th><th>journal</th><th>action</th><th>result</th></tr>
+ * <tr><td>function gone</td><td>any</td><td>abandoned</td><td>failed</td></tr>
+ * <tr><td>unbound</td><td>names the driver</td><td>resumed: bind written, waited for the card</td><td>recovered, or failed with the state</td></tr>
+ * <tr><td>unbound</td><td>no driver (v1 row)</td><td>abandoned, with the hand command</td><td>failed</td></tr>
+ * <tr><td>bound, card up</td><td>unbind took effect</td><td>found-bound</td><td>recovered (failed if a step had failed)</td></tr>
+ * <tr><td>bound, card up</td><td>unbind never took effect</td><td>retried: the wedge is handled again as a new recovery</td><td>failed</td></tr>
+ * </table>
+ *
+ * A device bound but without its card yet (a probe in flight) is waited for first. Each outcome is one
+ * {@code restarts} row plus the recovery's end, in one transaction, and one log line.
+ */
+final class Restart {
+
+    private final RecoveryRow row;
+    private final Topology topology;
+    private final Timeouts timeouts;
+    private final EventLog log;
+    private final BlockingQueue<ActorMessage> mailbox;
+    private final ExecutorService writers;
+    private final Journal journal;
+    private boolean stopRequested;
+
+    Restart(RecoveryRow row, Topology topology, Timeouts timeouts, EventLog log, BlockingQueue<ActorMessage> mailbox,
+            ExecutorService writers, Journal journal) {
+        this.row = row;
+        this.topology = topology;
+        this.timeouts = timeouts;
+        this.log = log;
+        this.mailbox = mailbox;
+        this.writers = writers;
+        this.journal = journal;
+    }
+
+    boolean stopRequested() {
+        return stopRequested;
+    }
+
+    void run() {
+        PciAddress bdf = row.bdf();
+        List<StepRow> steps;
+        try {
+            steps = journal.show(row.id()).orElseThrow().steps();
+        } catch (JournalException e) {
+            log.error("restart-failed", "recovery", row.id(), "bdf", bdf, "error", e.getMessage(), "left unfinished in the journal");
+            return;
+        }
+        String story = story(steps);
+        boolean unbindTookEffect = steps.stream().anyMatch(s -> s.step() == Step.UNBIND && s.outcome().filter("ok"::equals).isPresent())
+                || steps.stream().anyMatch(s -> s.step() == Step.BIND || s.step() == Step.SETTLE); // only after an unbind ok
+        Optional<StepRow> failedStep = steps.stream().filter(s -> s.outcome().filter(o -> !o.equals("ok")).isPresent()).findFirst();
+
+        if (topology.functionDir(bdf).isEmpty()) {
+            close("gone", "abandoned", "failed", "device gone at restart (" + story + ")");
+            return;
+        }
+        if (!topology.isUnbound(bdf) && !topology.isUp(bdf)) {
+            // bound, no card yet: a probe may be in flight (the bind was written just before the daemon died)
+            await(() -> topology.isUp(bdf) || topology.isUnbound(bdf), timeouts.bind());
+            if (!topology.isUp(bdf) && !topology.isUnbound(bdf)) {
+                close("bound-no-card", "abandoned", "failed", "found bound at restart but without a card minor after "
+                        + timeouts.bind().toMillis() + " ms (" + story + ")");
+                return;
+            }
+        }
+        if (topology.isUp(bdf)) {
+            if (failedStep.isPresent()) {
+                var f = failedStep.get();
+                close("bound", "found-bound", "failed", "found bound at restart as " + card(bdf) + "; the recovery had failed: "
+                        + f.step() + " " + f.outcome().orElseThrow() + ": " + f.detail().orElse("") + " (" + story + ")");
+            } else if (unbindTookEffect) {
+                boolean settled = steps.stream().anyMatch(s -> s.step() == Step.SETTLE && s.outcome().isPresent());
+                close("bound", "found-bound", "recovered", "found bound at restart as " + card(bdf)
+                        + (settled ? "" : "; settle window not watched (interrupted)") + " (" + story + ")");
+            } else {
+                retry(story);
+            }
+            return;
+        }
+        resume(story);
+    }
+
+    /** The device is unbound: bind it back to the driver the journal names, and wait for its card. */
+    private void resume(String story) {
+        PciAddress bdf = row.bdf();
+        if (row.driver().isEmpty()) {
+            close("unbound", "abandoned", "failed", "found unbound at restart, and the journal does not name its driver "
+                    + "(recorded before schema v2); left unbound: bind it by hand: echo " + bdf
+                    + " > /sys/bus/pci/drivers/<driver>/bind (" + story + ")");
+            return;
+        }
+        String driver = row.driver().get();
+        Path bind;
+        try {
+            bind = topology.sysfs().pciDriver(driver).resolve("bind");
+        } catch (IllegalArgumentException e) {
+            close("unbound", "abandoned", "failed", "found unbound at restart; the journal's driver is not usable: " + e.getMessage());
+            return;
+        }
+        Optional<Journal.Intent> intent;
+        try {
+            intent = Optional.of(journal.intent(row.id(), Step.BIND));
+        } catch (JournalException e) {
+            // the device has no driver: binding it matters more than the record, as in a recovery
+            log.error("journal-failed", "bdf", bdf, "step", Step.BIND, "error", e.getMessage(), "binding at restart unjournaled");
+            intent = Optional.empty();
+        }
+        long t0 = System.nanoTime();
+        Outcome outcome;
+        String detail;
+        try {
+            write(bind, bdf + "\n");
+            outcome = await(() -> topology.isUp(bdf), timeouts.bind()) ? Outcome.OK : Outcome.TIMEOUT;
+            detail = outcome == Outcome.OK ? "restart: wrote " + bdf + " to " + bind
+                    : "restart: driver did not bind and create a card minor after " + timeouts.bind().toMillis() + " ms";
+        } catch (TimeoutException e) {
+            outcome = Outcome.TIMEOUT;
+            detail = "restart: write to " + bind + " did not return within " + timeouts.write().toMillis() + " ms";
+        } catch (IOException e) {
+            outcome = Outcome.ERROR;
+            detail = "restart: write to " + bind + ": " + e.getMessage();
+        }
+        var r = new StepResult(Step.BIND, outcome, (System.nanoTime() - t0) / 1_000_000, detail);
+        if (intent.isPresent()) {
+            try {
+                journal.stepEnded(intent.get(), r);
+            } catch (JournalException e) {
+                log.error("journal-failed", "bdf", bdf, "step", Step.BIND, "error", e.getMessage());
+            }
+        }
+        log.log(outcome == Outcome.OK ? EventLog.Level.INFO : EventLog.Level.ERROR, "recovery-step", "bdf", bdf,
+                "recovery", row.id(), "step", Step.BIND, "outcome", outcome, "ms", r.millis(), detail);
+        if (outcome == Outcome.OK) {
+            close("unbound", "resumed", "recovered", "found unbound at restart; resumed: bound again to " + driver + " as "
+                    + card(bdf) + " (settle window not watched) (" + story + ")");
+        } else {
+            String state = topology.isUnbound(bdf)
+                    ? "left unbound; bind it by hand: echo " + bdf + " > " + bind
+                    : topology.isUp(bdf) ? "bound" : "bound but without a card minor";
+            close("unbound", "resumed", "failed", "found unbound at restart; resuming failed: bind " + outcome + ": "
+                    + detail + "; device " + state + " (" + story + ")");
+        }
+    }
+
+    /**
+     * The device is up and the journal shows no unbind that took effect: the wedge was never acted on, and
+     * a wedged device stays wedged until someone recovers it. Its event goes round again as a new recovery.
+     */
+    private void retry(String story) {
+        Optional<io.unwedge.core.WedgedEvent> wedge;
+        try {
+            wedge = journal.wedge(row.eventId());
+        } catch (JournalException e) {
+            wedge = Optional.empty();
+        }
+        if (wedge.isEmpty()) {
+            close("bound", "abandoned", "failed", "found bound at restart, but the unbind never took effect and the wedge "
+                    + "cannot be read back from the journal; the device may still be wedged (" + story + ")");
+            return;
+        }
+        if (close("bound", "retried", "failed", "found bound at restart before the unbind took effect; the device may "
+                + "still be wedged: the wedge is handled again as a new recovery (" + story + ")")) {
+            mailbox.add(new ActorMessage.Wedge(wedge.get(), 0));
+        }
+    }
+
+    /** Ends the recovery in the journal and says so; false when the journal would not take it. */
+    private boolean close(String found, String action, String result, String reason) {
+        Optional<String> cardAfter = topology.byBdf(row.bdf()).map(GpuDevice::card);
+        var level = result.equals("recovered") ? EventLog.Level.INFO : action.equals("retried") ? EventLog.Level.WARN : EventLog.Level.ERROR;
+        log.log(level, "restart-reconciled", "recovery", row.id(), "bdf", row.bdf(), "card", row.card(), "found", found,
+                "action", action, "outcome", result, "card_after", cardAfter.orElse(null), reason);
+        try {
+            journal.closeAtRestart(row.id(), found, action, result, "restart: " + reason, cardAfter);
+            return true;
+        } catch (JournalException e) {
+            log.error("journal-failed", "recovery", row.id(), "bdf", row.bdf(), "error", e.getMessage(),
+                    "the restart's reconciliation is not journaled; the recovery stays unfinished");
+            return false;
+        }
+    }
+
+    private String card(PciAddress bdf) {
+        return topology.byBdf(bdf).map(GpuDevice::card).orElse("?");
+    }
+
+    /** What the journal says was done before the daemon died, e.g. "unbind ok, bind intent without an end". */
+    static String story(List<StepRow> steps) {
+        if (steps.isEmpty()) return "journal: no step begun";
+        return "journal: " + String.join(", ", steps.stream()
+                .map(s -> s.step() + " " + s.outcome().orElse("intent without an end")).toList());
+    }
+
+    private void write(Path attribute, String value) throws IOException, TimeoutException {
+        var f = writers.submit(() -> {
+            Sysfs.writeAttribute(attribute, value);
+            return null;
+        });
+        try {
+            f.get(timeouts.write().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) throw io;
+            throw new IOException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        }
+    }
+
+    /**
+     * Waits until {@code done} holds, re-checking on each message about the device. A wedge meanwhile is kept
+     * for after: it is put back at the end of the mailbox, to be handled as a recovery of its own.
+     */
+    private boolean await(BooleanSupplier done, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        var wedges = new java.util.ArrayList<ActorMessage>();
+        try {
+            while (!done.getAsBoolean()) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) return false;
+                ActorMessage m;
+                try {
+                    m = mailbox.poll(left, TimeUnit.NANOSECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return done.getAsBoolean();
+                }
+                if (m == null) return done.getAsBoolean();
+                if (m instanceof ActorMessage.Stop) stopRequested = true;
+                else if (m instanceof ActorMessage.Wedge || m instanceof ActorMessage.Resume) wedges.add(m);
+            }
+            return true;
+        } finally {
+            mailbox.addAll(wedges);
+        }
+    }
+}
