@@ -31,7 +31,7 @@ import java.util.concurrent.TimeUnit;
  * the kernel's delivery (recvmsg returned) to the unbind write having returned, per wedge, p50/p99/max.
  *
  * <pre>java --enable-native-access=ALL-UNNAMED -cp "bench/target/unwedge-bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*" \
- *     io.unwedge.bench.WedgeLatencyHarness [wedges=1000] [gpus=4]</pre>
+ *     io.unwedge.bench.WedgeLatencyHarness [wedges=1000] [gpus=4] [journal]</pre>
  */
 public final class WedgeLatencyHarness {
 
@@ -39,6 +39,7 @@ public final class WedgeLatencyHarness {
         int wedges = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
         int gpus = args.length > 1 ? Integer.parseInt(args[1]) : 4;
         int warmup = Math.min(200, wedges / 5);
+        boolean journaled = args.length > 2 && args[2].equals("journal");
         Path dir = Files.createTempDirectory("unwedge-latency-");
         var host = VirtualHost.create(dir.resolve("host"), gpus, GpuModel.XE, 0);
         var topology = new Topology(new Sysfs(host.sys()));
@@ -47,8 +48,11 @@ public final class WedgeLatencyHarness {
              var injector = netns.call(KernelUeventInjector::open)) {
             var source = netns.call(NetlinkUeventSource::open);
             var quiet = new EventLog(new PrintStream(OutputStream.nullOutputStream()), InstantSource.system(), EventLog.Level.ERROR);
+            // with "journal": the daemon's own SQLite journal in the temp dir, intent synced before each unbind
+            var journal = journaled ? java.util.Optional.of(io.unwedge.daemon.journal.Journal.open(
+                    Files.createDirectories(dir.resolve("state")), InstantSource.system(), quiet)) : java.util.Optional.<io.unwedge.daemon.journal.Journal>empty();
             var timeouts = new Timeouts(Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ZERO);
-            var supervisor = new Supervisor(source, topology, new Supervisor.Settings(timeouts, false), quiet, reports::add, java.util.Optional.empty());
+            var supervisor = new Supervisor(source, topology, new Supervisor.Settings(timeouts, false), quiet, reports::add, journal);
             var loop = Thread.ofPlatform().start(() -> {
                 try {
                     supervisor.run();
@@ -70,8 +74,9 @@ public final class WedgeLatencyHarness {
                 }
                 Arrays.sort(micros);
                 System.out.printf("wedges=%d (after %d warm-up) gpus=%d: kernel delivery -> unbind write returned: "
-                                + "p50=%d us p90=%d us p99=%d us max=%d us%n", wedges, warmup, gpus,
-                        micros[wedges / 2], micros[(int) (wedges * 0.90)], micros[(int) (wedges * 0.99)], micros[wedges - 1]);
+                                + "p50=%d us p90=%d us p99=%d us max=%d us%s%n", wedges, warmup, gpus,
+                        micros[wedges / 2], micros[(int) (wedges * 0.90)], micros[(int) (wedges * 0.99)], micros[wedges - 1],
+                        journaled ? " (journaled, intent synced before the unbind)" : " (no journal)");
             } finally {
                 supervisor.stop();
                 loop.join(5000);
