@@ -31,7 +31,7 @@ class DrainEndToEndTest {
     static final List<RecoveryMethod> REBIND = List.of(RecoveryMethod.REBIND, RecoveryMethod.BUS_RESET);
 
     @TempDir Path dir;
-    final List<VirtualClient> clients = new ArrayList<>();
+    final List<VirtualClient> clients = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     @AfterEach
     void killClients() {
@@ -200,6 +200,34 @@ class DrainEndToEndTest {
             assertThat(c.waitFor(Duration.ofSeconds(5))).contains(0);
             assertThat(r.steps().getFirst().millis()).as("the pidfd woke the drain; the 8 s wait did not run out").isLessThan(6000);
             assertThat(rig.log()).contains("drain-holder-gone", "exited on its own").doesNotContain("drain-signal");
+        }
+    }
+
+    @Test
+    void aProcessThatOpensTheDeviceDuringTheDrainIsDrainedTooWithItsOwnGrace() throws Exception {
+        try (var rig = rig(policy(Mode.TERMINATE, 1500, false))) {
+            var late = new java.util.concurrent.CompletableFuture<VirtualClient>();
+            var node = VirtualClient.node(rig.host, "card0");
+            // the first holder ignores SIGTERM; the moment it does, a second process opens the device
+            var first = VirtualClient.start(node, Options.of(Behaviour.STUBBORN), line -> {
+                if (line.equals("SIGTERM ignored") && !late.isDone()) {
+                    try {
+                        var c = VirtualClient.start(node, Options.of(Behaviour.POLITE), l -> {});
+                        clients.add(c);
+                        late.complete(c);
+                    } catch (Exception e) {
+                        late.completeExceptionally(e);
+                    }
+                }
+            });
+            clients.add(first);
+            var r = wedge(rig);
+            assertRecoveredAfterADrain(r, rig);
+            var second = late.get(5, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(first.waitFor(Duration.ofSeconds(5))).contains(137);
+            assertThat(second.waitFor(Duration.ofSeconds(5))).contains(0);
+            assertThat(second.lines()).contains("released on SIGTERM");
+            assertThat(rig.log()).contains("pid=" + second.pid() + " comm=", "exited after SIGTERM", "killed (SIGKILL)");
         }
     }
 
