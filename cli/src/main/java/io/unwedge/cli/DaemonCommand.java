@@ -1,5 +1,6 @@
 package io.unwedge.cli;
 
+import io.unwedge.core.holders.DrainPolicy;
 import io.unwedge.daemon.CrashPoint;
 import io.unwedge.daemon.EventLog;
 import io.unwedge.daemon.RecoveryListener;
@@ -37,6 +38,12 @@ final class DaemonCommand implements Callable<Integer> {
     @Option(names = "--bind-timeout-ms", defaultValue = "60000", description = "how long the probe may take to bind and make a card minor (default ${DEFAULT-VALUE})") long bindMs;
     @Option(names = "--write-timeout-ms", defaultValue = "30000", description = "how long a sysfs write may block (default ${DEFAULT-VALUE})") long writeMs;
     @Option(names = "--debug", description = "log every uevent") boolean debug;
+    @Option(names = "--drain", defaultValue = "terminate", description = {"what to do about processes holding a GPU before it is unbound:",
+            "terminate (SIGTERM, SIGKILL after the grace), wait (up to the grace), kill (SIGKILL), notify-only (list, refuse) (default ${DEFAULT-VALUE})"}) String drainMode;
+    @Option(names = "--drain-grace-ms", defaultValue = "10000", description = "terminate: SIGTERM to SIGKILL; wait: how long (default ${DEFAULT-VALUE})") long graceMs;
+    @Option(names = "--protect", paramLabel = "COMM", description = {"never signal a process with this comm (repeatable; added to Xorg, Xwayland,",
+            "gnome-shell, kwin_wayland, sddm, gdm and the gdm/sddm/display-manager units)"}) java.util.List<String> protect = new java.util.ArrayList<>();
+    @Option(names = "--force", description = "unbind even when holders remain after the drain (their descriptors then see errors)") boolean force;
 
     @Override
     public Integer call() throws Exception {
@@ -45,6 +52,10 @@ final class DaemonCommand implements Callable<Integer> {
         if (sysfs != null && root.isRealSys()) {
             throw new Main.Refused("--sysfs names the real /sys; omit --sysfs to run in production");
         }
+        if (sysfs != null && dev != null && dev.toAbsolutePath().normalize().equals(Path.of("/dev"))) {
+            throw new Main.Refused("--dev /dev with a virtual --sysfs: the drain would act on the real GPUs' holders; give the virtual host's DIR/dev");
+        }
+        drainPolicy(); // usage errors before anything starts
         if (!Files.isDirectory(root.devices())) throw new Main.UsageError(root.root() + " has no devices/ directory: not a sysfs root");
         Path base = sysfs == null ? null : root.root().getParent();
         Path state = stateDir != null ? stateDir : base == null ? Path.of("/var/lib/unwedge") : base.resolve("state");
@@ -66,9 +77,10 @@ final class DaemonCommand implements Callable<Integer> {
              var lock = lockFile.tryLock()) {
             if (lock == null) throw new Main.Refused("another unwedge daemon holds " + state.resolve("daemon.lock"));
             var timeouts = new Timeouts(Duration.ofMillis(writeMs), Duration.ofMillis(unbindMs), Duration.ofMillis(bindMs), Duration.ofMillis(settleMs));
+            var settings = new Supervisor.Settings(timeouts, dryRun, drainPolicy(), proc, Optional.ofNullable(dev));
             try (var journal = Journal.open(state, InstantSource.system(), log)) {
                 var source = NetlinkUeventSource.open();
-                var supervisor = new Supervisor(source, new Topology(root), new Supervisor.Settings(timeouts, dryRun), log,
+                var supervisor = new Supervisor(source, new Topology(root), settings, log,
                         RecoveryListener.NONE, Optional.of(journal));
                 // SIGINT/SIGTERM: no new recovery starts, recoveries in flight finish, then the loop ends and
                 // the daemon exits 0: a requested stop is not a failure
@@ -82,5 +94,12 @@ final class DaemonCommand implements Callable<Integer> {
             }
         }
         return ExitCode.OK.code;
+    }
+
+    private DrainPolicy drainPolicy() {
+        var mode = DrainPolicy.Mode.parse(drainMode)
+                .orElseThrow(() -> new Main.UsageError("--drain must be terminate, wait, kill or notify-only, not '" + drainMode + "'"));
+        if (graceMs < 0) throw new Main.UsageError("--drain-grace-ms must not be negative");
+        return new DrainPolicy(mode, Duration.ofMillis(graceMs), DrainPolicy.Protection.DEFAULT.withComms(java.util.Set.copyOf(protect)), force);
     }
 }

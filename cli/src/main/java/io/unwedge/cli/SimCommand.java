@@ -6,6 +6,7 @@ import io.unwedge.host.os.NetNamespace;
 import io.unwedge.sim.DriverModel;
 import io.unwedge.sim.GpuModel;
 import io.unwedge.sim.SimControl;
+import io.unwedge.sim.VirtualClient;
 import io.unwedge.sim.VirtualHost;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,12 +20,12 @@ import picocli.CommandLine.Parameters;
 @Command(name = "sim", mixinStandardHelpOptions = true,
         description = "The virtual GPU host: a sysfs tree, a driver model, uevents through the real kernel.",
         subcommands = {SimCommand.Create.class, SimCommand.Run.class, SimCommand.Wedge.class, SimCommand.Hotplug.class,
-                SimCommand.Fault.class})
+                SimCommand.Fault.class, SimCommand.Client.class})
 final class SimCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new Main.UsageError("sim needs a command: create, run, wedge, hotplug, fault (see `unwedge sim --help`)");
+        throw new Main.UsageError("sim needs a command: create, run, wedge, hotplug, fault, client (see `unwedge sim --help`)");
     }
 
     @Command(name = "create", mixinStandardHelpOptions = true,
@@ -133,6 +134,41 @@ final class SimCommand implements Runnable {
             if (probeDelayMs != null) req.put("probeDelayMs", probeDelayMs.toString());
             System.out.println(SimControl.request(VirtualHost.open(root), req, Duration.ofSeconds(5)));
             return 0;
+        }
+    }
+
+    @Command(name = "client", mixinStandardHelpOptions = true,
+            description = {"Starts a virtual DRM client: a python3 process that opens DIR/dev/dri/CARD, maps it and holds it,",
+                    "for the daemon's drain to deal with. Runs in the foreground; prints its pid; ends when the client does.",
+                    "polite: on SIGTERM unmaps, closes, exits 0. stubborn: ignores SIGTERM. protected: polite, with comm Xwayland."})
+    static final class Client implements Callable<Integer> {
+        @Option(names = "--root", required = true) Path root;
+        @Parameters(index = "0", description = "a minor of the virtual host, e.g. card0 or renderD128") String card;
+        @Option(names = "--behaviour", defaultValue = "polite", description = "polite, stubborn or protected (default ${DEFAULT-VALUE})") String behaviour;
+        @Option(names = "--mapping-only", description = "close the descriptor once mapped: only the mapping holds the device") boolean mappingOnly;
+        @Option(names = "--exit-after-ms", defaultValue = "0", description = "let go and exit on its own after this long (default: never)") long exitAfterMs;
+
+        @Override
+        public Integer call() throws Exception {
+            var b = VirtualClient.Behaviour.parse(behaviour)
+                    .orElseThrow(() -> new Main.UsageError("--behaviour must be polite, stubborn or protected, not '" + behaviour + "'"));
+            var host = VirtualHost.open(root);
+            Path node;
+            try {
+                node = VirtualClient.node(host, card);
+            } catch (IllegalArgumentException e) {
+                throw new Main.UsageError(e.getMessage());
+            } catch (java.io.IOException e) {
+                throw new Main.NoSuchDevice(e.getMessage());
+            }
+            try (var client = VirtualClient.start(node, new VirtualClient.Options(b, mappingOnly, Duration.ofMillis(exitAfterMs)),
+                    line -> System.out.println("client: " + line))) {
+                System.out.println("client: pid " + client.pid() + " holds " + node + " (" + b + (mappingOnly ? ", mapping only" : "") + ")");
+                Runtime.getRuntime().addShutdownHook(new Thread(client::close)); // Ctrl-C here ends our own client
+                int status = client.process().waitFor();
+                System.out.println("client: pid " + client.pid() + " ended with status " + status);
+                return status == 0 ? ExitCode.OK.code : ExitCode.FAILED.code;
+            }
         }
     }
 }

@@ -5,7 +5,6 @@ import io.unwedge.core.GpuDevice;
 import io.unwedge.core.PciAddress;
 import io.unwedge.core.holders.Holder;
 import io.unwedge.core.holders.Holders;
-import io.unwedge.host.procfs.DevNum;
 import io.unwedge.host.procfs.HolderScan;
 import io.unwedge.host.sysfs.Sysfs;
 import io.unwedge.host.sysfs.Topology;
@@ -70,21 +69,8 @@ final class UsersCommand implements Callable<Integer> {
                 .orElseThrow(() -> new Main.NoSuchDevice("no " + name + " under " + topology.sysfs()));
     }
 
-    /**
-     * The device's nodes under {@code devRoot}; on the real /sys also the numbers sysfs gives its minors, so
-     * a node that exists only inside a container (or under another name) still matches.
-     */
     static HolderScan.Target target(GpuDevice d, Sysfs sysfs, Path devRoot) {
-        var nodes = new ArrayList<Path>();
-        var numbers = new ArrayList<DevNum>();
-        for (var minor : d.minors()) {
-            nodes.add(devRoot.resolve(minor.startsWith("accel") ? "accel" : "dri").resolve(minor));
-            if (sysfs.isRealSys()) {
-                Sysfs.readTrimmed(sysfs.root().resolve(d.sysPath()).resolve("drm").resolve(minor).resolve("dev"))
-                        .flatMap(DevNum::parseDecimal).ifPresent(numbers::add);
-            }
-        }
-        return HolderScan.Target.of(d.card(), java.util.Optional.of(d.bdf()), d.driver(), nodes, numbers);
+        return HolderScan.Target.of(d, sysfs, devRoot);
     }
 
     private static void print(GpuDevice d, Holders h) {

@@ -64,7 +64,7 @@ class JournalIT {
         var show = Commands.run(30, "show", "1", "--state-dir", state.toString());
         assertThat(show.code()).as(show.out()).isZero();
         assertThat(show.out()).contains("recovery 1: card1 0000:06:00.0, rebind, recovered in", "WEDGED=rebind,bus-reset",
-                "task glxgears[4242]", "event received", "unbind intent", "unbind started (intent durable after",
+                "task glxgears[4242]", "event received", "drain ended ok after", "unbind intent", "unbind started (intent durable after",
                 "unbind ended ok after", "bind ended ok after", "settle ended ok after", "recovery ended recovered");
 
         var status = Commands.run(30, "status", "--state-dir", state.toString(), "--sysfs", state.resolveSibling("sys").toString());
@@ -78,7 +78,7 @@ class JournalIT {
 
         var showJson = Commands.run(30, "show", "1", "--state-dir", state.toString(), "--json");
         assertThat(showJson.code()).as(showJson.out()).isZero();
-        assertThat(showJson.out()).contains("\"steps\": [{\"id\": 1, \"step\": \"unbind\"", "\"step\": \"bind\"", "\"step\": \"settle\"",
+        assertThat(showJson.out()).contains("\"steps\": [{\"id\": 1, \"step\": \"drain\"", "\"step\": \"unbind\"", "\"step\": \"bind\"", "\"step\": \"settle\"",
                 "\"outcome\": \"ok\"", "\"duration_us\": ");
     }
 

@@ -9,7 +9,7 @@ import java.util.List;
  */
 public final class Planner {
 
-    public static final List<Step> REBIND_STEPS = List.of(Step.UNBIND, Step.BIND, Step.SETTLE);
+    public static final List<Step> REBIND_STEPS = List.of(Step.DRAIN, Step.UNBIND, Step.BIND, Step.SETTLE);
 
     private Planner() {}
 

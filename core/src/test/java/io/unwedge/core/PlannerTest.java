@@ -24,7 +24,7 @@ class PlannerTest {
 
         assertThat(d).isInstanceOfSatisfying(Decision.Recover.class, r -> {
             assertThat(r.method()).isEqualTo(RecoveryMethod.REBIND);
-            assertThat(r.steps()).containsExactly(Step.UNBIND, Step.BIND, Step.SETTLE);
+            assertThat(r.steps()).containsExactly(Step.DRAIN, Step.UNBIND, Step.BIND, Step.SETTLE);
             assertThat(r.reason()).contains("rebind,bus-reset");
         });
     }

@@ -51,6 +51,7 @@ final class Recovery {
     private final BlockingQueue<ActorMessage> mailbox;
     private final ExecutorService writers;
     private final Optional<Journal> journal;
+    private final Drain drain;
     private long recoveryId = -1; // the journal's row, once written
     private String journalGap = ""; // what could not be journaled after the unbind
     private final List<StepResult> steps = new ArrayList<>();
@@ -59,7 +60,7 @@ final class Recovery {
     private boolean stopRequested;
 
     Recovery(WedgedEvent event, long receivedNanos, Topology topology, Timeouts timeouts, boolean dryRun, EventLog log,
-             BlockingQueue<ActorMessage> mailbox, ExecutorService writers, Optional<Journal> journal) {
+             BlockingQueue<ActorMessage> mailbox, ExecutorService writers, Optional<Journal> journal, Drain drain) {
         this.event = event;
         this.receivedNanos = receivedNanos;
         this.topology = topology;
@@ -69,6 +70,7 @@ final class Recovery {
         this.mailbox = mailbox;
         this.writers = writers;
         this.journal = journal;
+        this.drain = drain;
     }
 
     /** Whether a Stop arrived while this recovery ran: the actor ends once it is done. */
@@ -110,6 +112,7 @@ final class Recovery {
                 "steps", String.join(",", plan.steps().stream().map(Step::toString).toList()),
                 "would write " + device.bdf() + " to " + topology.sysfs().pciDriver(driver).resolve("unbind")
                         + " then bind (dry run: nothing done)");
+        drain.preview(device);
         return finish(Result.DRY_RUN, plan.method(), plan.reason());
     }
 
@@ -119,6 +122,9 @@ final class Recovery {
         Path driverDir = topology.sysfs().pciDriver(driver);
         log.info("recovery-start", "card", device.card(), "bdf", bdf, "driver", driver, "method", plan.method(),
                 "seqnum", event.seqnum(), "task", event.task().orElse(null), plan.reason());
+
+        var drained = drain(device, plan.method());
+        if (!drained.proceed()) return finish(Result.REFUSED, plan.method(), drained.detail() + "; nothing unbound, the device is still wedged");
 
         // unbind: after it the device has no driver; from here on a failure must say so
         Optional<Journal.Intent> unbindIntent;
@@ -150,6 +156,27 @@ final class Recovery {
             return finish(Result.FAILED, plan.method(), "settle " + settle.outcome() + ": " + settle.detail());
         }
         return finish(Result.RECOVERED, plan.method(), plan.reason());
+    }
+
+    /**
+     * The drain step (contract §4): nobody may still use the device when it is unbound. Its signals are
+     * disruptive, so its intent is journaled first, as the unbind's is.
+     */
+    private Drain.Result drain(GpuDevice device, RecoveryMethod method) {
+        Optional<Journal.Intent> intent;
+        try {
+            intent = intent(Step.DRAIN);
+        } catch (JournalException e) {
+            return new Drain.Result(false, "cannot journal: " + e.getMessage());
+        }
+        long t0 = System.nanoTime();
+        var d = drain.run(device);
+        var r = new StepResult(Step.DRAIN, d.proceed() ? Outcome.OK : Outcome.REFUSED, (System.nanoTime() - t0) / 1_000_000, d.detail());
+        steps.add(r);
+        stepEnded(intent, r, device);
+        log.log(d.proceed() ? EventLog.Level.INFO : EventLog.Level.WARN, "recovery-step", "card", device.card(), "bdf", device.bdf(),
+                "method", method, "step", Step.DRAIN, "outcome", r.outcome(), "ms", r.millis(), d.detail());
+        return d;
     }
 
     /** The step's intent, durable when this returns; empty without a journal. */

@@ -6,7 +6,9 @@ import io.unwedge.core.Step;
 public record StepResult(Step step, Outcome outcome, long millis, String detail) {
 
     public enum Outcome {
-        OK, TIMEOUT, ERROR, REWEDGED;
+        OK, TIMEOUT, ERROR, REWEDGED,
+        /** the drain: holders remain and the policy does not force */
+        REFUSED;
 
         @Override
         public String toString() {

@@ -4,13 +4,17 @@ import io.unwedge.core.Devpath;
 import io.unwedge.core.GpuDevice;
 import io.unwedge.core.PciAddress;
 import io.unwedge.core.WedgedEvent;
+import io.unwedge.core.holders.DrainPolicy;
 import io.unwedge.daemon.journal.Journal;
 import io.unwedge.host.netlink.Delivery;
 import io.unwedge.host.netlink.UeventSource;
 import io.unwedge.host.sysfs.Topology;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -27,8 +31,26 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Supervisor {
 
-    /** What the daemon was told to do, besides where to look. */
-    public record Settings(Timeouts timeouts, boolean dryRun) {}
+    /**
+     * What the daemon was told to do, besides where to look.
+     *
+     * @param drain what to do about processes holding a device before it is unbound
+     * @param proc  the procfs root the holder scan reads (signals go only to pids of a live one)
+     * @param dev   the device node root; empty: {@code /dev} beside the real /sys, {@code DIR/dev} beside {@code DIR/sys}
+     */
+    public record Settings(Timeouts timeouts, boolean dryRun, DrainPolicy drain, Path proc, Optional<Path> dev) {
+        public Settings {
+            Objects.requireNonNull(timeouts);
+            Objects.requireNonNull(drain);
+            Objects.requireNonNull(proc);
+            Objects.requireNonNull(dev);
+        }
+
+        /** The default drain policy, the live /proc, the node root beside the sysfs root. */
+        public Settings(Timeouts timeouts, boolean dryRun) {
+            this(timeouts, dryRun, DrainPolicy.DEFAULT, Path.of("/proc"), Optional.empty());
+        }
+    }
 
     /** Counted since start; the metrics endpoint will read these. */
     public record Stats(long events, long wedges, long ignoredWedges, long spoofed, long malformed, long truncated,
@@ -40,6 +62,7 @@ public final class Supervisor {
     private final EventLog log;
     private final RecoveryListener listener;
     private final Optional<Journal> journal;
+    private final Drain drain;
     private final Map<PciAddress, DeviceActor> actors = new ConcurrentHashMap<>();
     private final ExecutorService writers = Executors.newVirtualThreadPerTaskExecutor();
     private final AtomicLong events = new AtomicLong(), wedges = new AtomicLong(), ignored = new AtomicLong(),
@@ -55,12 +78,20 @@ public final class Supervisor {
         this.log = log;
         this.listener = listener;
         this.journal = journal;
+        Path dev = settings.dev().orElseGet(() -> topology.sysfs().isRealSys() ? Path.of("/dev") : topology.sysfs().root().resolveSibling("dev"));
+        try {
+            this.drain = new Drain(settings.proc(), topology.sysfs(), dev, settings.drain(), log);
+        } catch (io.unwedge.host.os.OsException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** Reads events until the source is closed (by {@link #stop()} or from outside). */
     public void run() throws IOException {
         var cards = topology.cards();
         log.info("daemon-start", "sysfs", topology.sysfs().root(), "cards", cards.size(), "dry_run", settings.dryRun(),
+                "drain", settings.drain().mode(), "grace_ms", settings.drain().grace().toMillis(), "force", settings.drain().force(),
+                "proc", settings.proc(), "dev", drain.dev(),
                 "journal", journal.map(Journal::file).orElse(null), describe(cards));
         reconcile();
         while (true) {
@@ -153,7 +184,7 @@ public final class Supervisor {
     private DeviceActor actor(PciAddress bdf) {
         return actors.computeIfAbsent(bdf, b -> {
             var a = new DeviceActor(b, (w, mailbox) -> new Recovery(w.event(), w.receivedNanos(), topology,
-                    settings.timeouts(), settings.dryRun(), log, mailbox, writers, journal),
+                    settings.timeouts(), settings.dryRun(), log, mailbox, writers, journal, drain),
                     (r, mailbox) -> new Restart(r.recovery(), topology, settings.timeouts(), log, mailbox, writers, journal.orElseThrow()),
                     listener, log);
             a.start();
@@ -173,6 +204,7 @@ public final class Supervisor {
         stopping = true;
         log.info("daemon-stopping", "recoveries in flight finish first");
         for (var a : actors.values()) a.post(new ActorMessage.Stop());
+        drain.stop(); // a drain in flight has unbound nothing yet: it ends refused rather than sitting out a grace period
         long deadline = System.currentTimeMillis() + settings.timeouts().worstCase().toMillis() + 1000;
         for (var a : actors.values()) {
             try {
@@ -184,6 +216,7 @@ public final class Supervisor {
             if (a.alive()) log.error("daemon-stop-timeout", "a recovery did not end in time");
         }
         writers.shutdownNow();
+        drain.close();
         source.close();
     }
 

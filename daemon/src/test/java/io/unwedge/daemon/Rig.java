@@ -1,5 +1,6 @@
 package io.unwedge.daemon;
 
+import io.unwedge.core.holders.DrainPolicy;
 import io.unwedge.daemon.journal.Journal;
 import io.unwedge.host.netlink.InProcessUevents;
 import io.unwedge.host.netlink.KernelUeventInjector;
@@ -59,6 +60,11 @@ final class Rig implements AutoCloseable {
     private final Thread loop;
 
     Rig(Path dir, int gpus, Timeouts timeouts, boolean dryRun, boolean kernel) throws Exception {
+        this(dir, gpus, timeouts, dryRun, kernel, DrainPolicy.DEFAULT);
+    }
+
+    /** With {@code drain}, the live /proc, and the virtual host's dev/ (the daemon's default beside its sysfs). */
+    Rig(Path dir, int gpus, Timeouts timeouts, boolean dryRun, boolean kernel, DrainPolicy drain) throws Exception {
         host = VirtualHost.create(dir.resolve("host"), gpus, GpuModel.XE, 0);
         topology = new Topology(new Sysfs(host.sys()));
         UeventSink sink;
@@ -79,7 +85,7 @@ final class Rig implements AutoCloseable {
         }
         var log = new EventLog(new PrintStream(logBytes, true, StandardCharsets.UTF_8), InstantSource.system(), EventLog.Level.DEBUG);
         journal = Journal.open(Files.createDirectories(dir.resolve("state")), InstantSource.system(), log);
-        supervisor = new Supervisor(source, topology, new Supervisor.Settings(timeouts, dryRun), log, reports::add, Optional.of(journal));
+        supervisor = new Supervisor(source, topology, new Supervisor.Settings(timeouts, dryRun, drain, Path.of("/proc"), Optional.empty()), log, reports::add, Optional.of(journal));
         loop = Thread.ofPlatform().name("test-supervisor").start(() -> {
             try {
                 supervisor.run();

@@ -74,6 +74,16 @@ final class Io {
         }
     }
 
+    /**
+     * poll(2) with a timeout in milliseconds ({@code 0}: just look); ready count (0 at the timeout) or -errno.
+     * An EINTR retry starts the timeout again: callers loop on their own deadline anyway.
+     */
+    static int poll(MemorySegment fds, int count, int timeoutMillis) {
+        try (var arena = Arena.ofConfined()) {
+            return (int) Libc.retrying(arena, s -> (int) POLL.invokeExact(s, fds, (long) count, timeoutMillis));
+        }
+    }
+
     /** eventfd(2); the new descriptor or -errno. */
     static int eventfd(int flags) {
         try (var arena = Arena.ofConfined()) {

@@ -34,6 +34,16 @@ final class Libc {
         return LINKER.downcallHandle(symbol, descriptor, CAPTURE_ERRNO);
     }
 
+    /**
+     * Links a variadic libc function such as {@code syscall(2)}: the arguments from {@code firstVariadic}
+     * on are passed as C varargs (give them as {@code long}, the width the kernel reads them at).
+     */
+    static MethodHandle variadic(String name, FunctionDescriptor descriptor, int firstVariadic) {
+        var symbol = LINKER.defaultLookup().find(name)
+                .orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
+        return LINKER.downcallHandle(symbol, descriptor, CAPTURE_ERRNO, Linker.Option.firstVariadicArg(firstVariadic));
+    }
+
     /** One native call; {@code errnoState} must be passed as the handle's first argument. */
     @FunctionalInterface
     interface Call {

@@ -75,6 +75,47 @@ public final class Wakeup implements AutoCloseable {
         }
     }
 
+    /** How a bounded {@link #await(Fd, long)} ended. */
+    public enum Ended { READY, WOKEN, DEADLINE }
+
+    /**
+     * As {@link #await(Fd)}, but also ends at {@code deadlineNanos} (on the {@link System#nanoTime()} scale).
+     * A closed {@code fd} counts as woken.
+     */
+    public Ended await(Fd fd, long deadlineNanos) throws OsException {
+        if (woken) return Ended.WOKEN;
+        int target = fd.acquire();
+        if (target < 0) return Ended.WOKEN;
+        int self = eventfd.acquire();
+        if (self < 0) {
+            fd.release();
+            return Ended.WOKEN;
+        }
+        try (var arena = Arena.ofConfined()) {
+            var fds = arena.allocate(Io.POLLFD, 2);
+            var mine = fds.asSlice(Io.POLLFD.byteSize());
+            Io.POLLFD_FD.set(fds, 0L, target);
+            Io.POLLFD_EVENTS.set(fds, 0L, (short) Io.POLLIN);
+            Io.POLLFD_FD.set(mine, 0L, self);
+            Io.POLLFD_EVENTS.set(mine, 0L, (short) Io.POLLIN);
+            for (;;) {
+                long left = deadlineNanos - System.nanoTime();
+                // rounded up, so that a deadline 0.4 ms away is waited for rather than spun on
+                int millis = left <= 0 ? 0 : (int) Math.min(Integer.MAX_VALUE, (left + 999_999) / 1_000_000);
+                int n = Io.poll(fds, 2, millis);
+                if (n < 0) throw new OsException("poll", fd.what(), -n);
+                if ((short) Io.POLLFD_REVENTS.get(mine, 0L) != 0 || woken) return Ended.WOKEN;
+                short revents = (short) Io.POLLFD_REVENTS.get(fds, 0L);
+                if ((revents & Io.POLLNVAL) != 0) throw new OsException("poll", fd.what(), Errno.EBADF);
+                if (revents != 0) return Ended.READY;
+                if (deadlineNanos - System.nanoTime() <= 0) return Ended.DEADLINE;
+            }
+        } finally {
+            eventfd.release();
+            fd.release();
+        }
+    }
+
     @Override
     public void close() {
         wake(); // a thread still in await must not sleep on a descriptor that is going away

@@ -1,10 +1,12 @@
 package io.unwedge.host.procfs;
 
+import io.unwedge.core.GpuDevice;
 import io.unwedge.core.PciAddress;
 import io.unwedge.core.holders.DrmFdinfo;
 import io.unwedge.core.holders.Holder;
 import io.unwedge.core.holders.Holders;
 import io.unwedge.core.holders.Placement;
+import io.unwedge.host.sysfs.Sysfs;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
@@ -77,6 +79,23 @@ public final class HolderScan {
             }
             return new Target(name, bdf, driver, files, numbers);
         }
+
+        /**
+         * A GPU's nodes under {@code devRoot}; on the real /sys also the numbers sysfs gives its minors, so a
+         * node that exists only inside a container (or under another name) still matches.
+         */
+        public static Target of(GpuDevice d, Sysfs sysfs, Path devRoot) {
+            var nodes = new ArrayList<Path>();
+            var numbers = new ArrayList<DevNum>();
+            for (var minor : d.minors()) {
+                nodes.add(devRoot.resolve(minor.startsWith("accel") ? "accel" : "dri").resolve(minor));
+                if (sysfs.isRealSys()) {
+                    Sysfs.readTrimmed(sysfs.root().resolve(d.sysPath()).resolve("drm").resolve(minor).resolve("dev"))
+                            .flatMap(DevNum::parseDecimal).ifPresent(numbers::add);
+                }
+            }
+            return of(d.card(), Optional.of(d.bdf()), d.driver(), nodes, numbers);
+        }
     }
 
     /** A file's identity. */
@@ -108,6 +127,35 @@ public final class HolderScan {
             uncertain.add("cannot list " + proc + ": " + e);
         }
         return new Holders(holders, uncertain);
+    }
+
+    /**
+     * One process, looked at again: what it holds of {@code target} now, or empty when it holds nothing or
+     * is gone. The drain asks this after opening a pidfd, so that it never signals a process that took a
+     * holder's pid.
+     */
+    public Optional<Holder> scan(int pid, Target target) {
+        try {
+            return scanProcess(pid, proc.resolve(Integer.toString(pid)), target, new ArrayList<>());
+        } catch (IOException e) {
+            return Optional.empty(); // gone, or unreadable: either way not a holder we may signal
+        }
+    }
+
+    /**
+     * Whether {@code proc} is the live procfs of this process's pid namespace ({@code self} is us), so that
+     * its pids name processes a signal would reach. A fixture tree, or another namespace's procfs, is not.
+     */
+    public static boolean isLive(Path proc) {
+        try {
+            return Files.readSymbolicLink(proc.resolve("self")).toString().equals(Long.toString(ProcessHandle.current().pid()));
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
+    public Path root() {
+        return proc;
     }
 
     private static boolean isPidDir(Path p) {

@@ -1,0 +1,275 @@
+package io.unwedge.daemon;
+
+import io.unwedge.core.GpuDevice;
+import io.unwedge.core.holders.DrainPolicy;
+import io.unwedge.core.holders.DrainPolicy.Action;
+import io.unwedge.core.holders.DrainPolicy.Verdict;
+import io.unwedge.core.holders.Holder;
+import io.unwedge.host.os.OsException;
+import io.unwedge.host.os.Pidfd;
+import io.unwedge.host.os.Wakeup;
+import io.unwedge.host.procfs.HolderScan;
+import io.unwedge.host.sysfs.Sysfs;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The drain step: makes a device free before it is unbound (contract §4: no process may still use it).
+ *
+ * <h2>The loop</h2>
+ * Scan the holders of the device's nodes; ask {@link DrainPolicy#decide} what to do about each (by how long
+ * this drain has seen it); carry that out; wait on the holders' pidfds until they exit or the policy's next
+ * deadline; scan again. A process that opens the device meanwhile is a new holder with its own grace. The
+ * loop ends when the device is free, when the policy stops (holders that will not go: refused, or with
+ * {@code force} proceeding anyway), when new openers keep coming ({@link #MAX_ROUNDS} scans that found
+ * someone new), or when the daemon stops (refused: nothing was unbound).
+ *
+ * <h2>Who may be signalled</h2>
+ * Only a process the scan found holding the device, through a pidfd opened after the scan and checked again
+ * through {@code /proc/<pid>} once open (see {@link Pidfd}): a pid recycled in between names a process that
+ * does not hold the device, and is left alone; one recycled after the open cannot be reached through the
+ * pidfd. The protection rules are applied to the re-checked process too. When the procfs root is not this
+ * process's live procfs (a fixture tree), its pids name nothing a signal should reach: the drain only lists.
+ */
+final class Drain implements AutoCloseable {
+
+    /** How many scans may find a holder not seen before (the first scan included) before the drain gives up. */
+    static final int MAX_ROUNDS = 3;
+    /** A backstop against a scan that keeps seeing something no pidfd can wait for. */
+    private static final int MAX_SCANS = 64;
+
+    /** How the drain ended: {@code proceed} false means the recovery is refused with {@code detail}. */
+    record Result(boolean proceed, String detail) {}
+
+    private final HolderScan scan;
+    private final Sysfs sysfs;
+    private final Path dev;
+    private final DrainPolicy policy;
+    private final boolean live;
+    private final EventLog log;
+    private final Wakeup stop;
+
+    Drain(Path proc, Sysfs sysfs, Path dev, DrainPolicy policy, EventLog log) throws OsException {
+        this.scan = new HolderScan(proc);
+        this.sysfs = sysfs;
+        this.dev = dev;
+        this.live = HolderScan.isLive(proc);
+        this.policy = live ? policy : new DrainPolicy(DrainPolicy.Mode.NOTIFY_ONLY, policy.grace(), policy.protection(), policy.force());
+        this.log = log;
+        this.stop = Wakeup.open();
+        if (!live && policy.mode() != DrainPolicy.Mode.NOTIFY_ONLY) {
+            log.warn("drain-policy", "proc", proc, "policy", policy.mode(),
+                    "the procfs root is not this process's live /proc: its pids are not ours to signal; holders are only listed (notify-only)");
+        }
+    }
+
+    DrainPolicy policy() {
+        return policy;
+    }
+
+    Path dev() {
+        return dev;
+    }
+
+    /** A stopping daemon: a drain in flight ends at once, refused, with nothing unbound. */
+    void stop() {
+        stop.wake();
+    }
+
+    @Override
+    public void close() {
+        stop.close();
+    }
+
+    /** --dry-run: what the drain would do now, logged; nobody is signalled. */
+    void preview(GpuDevice device) {
+        var holders = scan.scan(HolderScan.Target.of(device, sysfs, dev));
+        var verdict = policy.decide(holders, Duration.ZERO);
+        List<Action> actions = switch (verdict) {
+            case Verdict.Free f -> List.of();
+            case Verdict.Drain d -> d.actions();
+            case Verdict.Stop s -> s.actions();
+        };
+        if (holders.isFree()) {
+            log.info("drain-plan", "card", device.card(), "bdf", device.bdf(), "free: nothing would be signalled (dry run)");
+        }
+        for (var a : actions) {
+            var h = a.holder();
+            log.info("drain-plan", "card", device.card(), "bdf", device.bdf(), "pid", h.pid(), "comm", h.comm(),
+                    "would " + switch (a) {
+                        case Action.Send s -> "send " + s.signal() + (s.signal() == DrainPolicy.Signal.TERM && policy.mode() == DrainPolicy.Mode.TERMINATE
+                                ? ", then SIGKILL after " + policy.grace().toMillis() + " ms" : "");
+                        case Action.Wait w -> "wait up to " + w.lookAgain().toMillis() + " ms for it to exit";
+                        case Action.Spare sp -> "leave it alone (" + sp.why() + ")";
+                        case Action.Notify n -> "list it and leave it alone (notify-only)";
+                        case Action.GiveUp g -> "give up (" + g.why() + ")";
+                    } + (verdict instanceof Verdict.Stop && !policy.force() ? "; the recovery would be refused" : "") + " (dry run)");
+        }
+    }
+
+    /** Runs the drain for {@code device}, which is still bound; returns whether the recovery may unbind it. */
+    Result run(GpuDevice device) {
+        var target = HolderScan.Target.of(device, sysfs, dev);
+        long t0 = System.nanoTime();
+        var firstSeen = new HashMap<Integer, Long>();
+        var pidfds = new HashMap<Integer, Pidfd>();
+        var sent = new HashMap<Integer, Set<DrainPolicy.Signal>>();
+        var known = new LinkedHashMap<Integer, String>(); // pid → comm, of holders seen in the last scan
+        var told = new HashMap<Integer, String>();         // holders already logged as staying
+        int rounds = 0;
+        try {
+            for (int scans = 0; scans < MAX_SCANS; scans++) {
+                var holders = scan.scan(target);
+                var now = holders.holders().stream().map(Holder::pid).toList();
+                for (var gone : new ArrayList<>(known.keySet())) {
+                    if (!now.contains(gone)) {
+                        ended(device, gone, known.remove(gone), pidfds.get(gone), sent.getOrDefault(gone, Set.of()));
+                    }
+                }
+                for (var u : holders.uncertain()) log.debug("drain-uncertain", "card", device.card(), "bdf", device.bdf(), u);
+                if (holders.isFree()) {
+                    return new Result(true, firstSeen.isEmpty() ? "free: no process held " + device.card()
+                            : "free after " + ms(t0) + " ms: " + firstSeen.size() + " holder(s) gone");
+                }
+                boolean someoneNew = false;
+                long at = System.nanoTime();
+                var seen = new ArrayList<DrainPolicy.Seen>();
+                for (var h : holders.holders()) {
+                    known.put(h.pid(), h.comm());
+                    if (firstSeen.putIfAbsent(h.pid(), at) == null) someoneNew = true;
+                    seen.add(new DrainPolicy.Seen(h, Duration.ofNanos(at - firstSeen.get(h.pid()))));
+                }
+                if (someoneNew && ++rounds > MAX_ROUNDS) {
+                    return refuse(device, "holders remain: new openers kept appearing (" + MAX_ROUNDS + " rounds): " + list(holders.holders()));
+                }
+                switch (policy.decide(seen)) {
+                    case Verdict.Free f -> {
+                        return new Result(true, "free");
+                    }
+                    case Verdict.Stop s -> {
+                        for (var a : s.actions()) staying(device, a, told);
+                        if (policy.force()) {
+                            log.warn("drain-forced", "card", device.card(), "bdf", device.bdf(), "holders", s.why(),
+                                    "proceeding with holders left (force): their descriptors and mappings see errors after the rebind");
+                            return new Result(true, "forced with holders remaining: " + s.why());
+                        }
+                        return refuse(device, "holders remain: " + s.why());
+                    }
+                    case Verdict.Drain d -> {
+                        var waitFor = new ArrayList<Pidfd>();
+                        for (var a : d.actions()) {
+                            if (a.stays()) {
+                                staying(device, a, told);
+                                continue;
+                            }
+                            var pidfd = pidfd(pidfds, a.holder().pid());
+                            if (pidfd.isEmpty()) continue; // exited since the scan
+                            if (a instanceof Action.Send s && sent.computeIfAbsent(s.holder().pid(), p -> EnumSet.noneOf(DrainPolicy.Signal.class)).add(s.signal())) {
+                                send(device, target, pidfd.get(), s);
+                            }
+                            waitFor.add(pidfd.get());
+                        }
+                        long deadline = System.nanoTime() + d.lookAgain().toNanos();
+                        for (var p : waitFor) {
+                            if (p.awaitExit(stop, deadline) == Wakeup.Ended.WOKEN) {
+                                return refuse(device, "daemon stopping: drain abandoned, holders remain: " + list(holders.holders()));
+                            }
+                        }
+                    }
+                }
+            }
+            return refuse(device, "holders remain after " + MAX_SCANS + " scans: " + String.join(", ", known.entrySet().stream()
+                    .map(e -> e.getKey() + " " + e.getValue()).toList()));
+        } catch (OsException e) {
+            return refuse(device, "drain failed: " + e.getMessage());
+        } finally {
+            for (var p : pidfds.values()) p.close();
+        }
+    }
+
+    private Optional<Pidfd> pidfd(Map<Integer, Pidfd> pidfds, int pid) throws OsException {
+        var p = pidfds.get(pid);
+        if (p != null) return Optional.of(p);
+        var opened = Pidfd.open(pid);
+        opened.ifPresent(o -> pidfds.put(pid, o));
+        return opened;
+    }
+
+    /** The signal, to the process the pidfd names, once /proc says it still holds the device and is not protected. */
+    private void send(GpuDevice device, HolderScan.Target target, Pidfd pidfd, Action.Send s) throws OsException {
+        var h = s.holder();
+        var again = scan.scan(h.pid(), target);
+        if (again.isEmpty()) {
+            log.info("drain-not-signalled", "card", device.card(), "bdf", device.bdf(), "pid", h.pid(), "comm", h.comm(),
+                    "signal", s.signal(), "no longer holds the device (exited, let go, or its pid was reused)");
+            return;
+        }
+        var why = policy.protection().why(again.get());
+        if (why.isPresent() || !again.get().comm().equals(h.comm())) {
+            log.warn("drain-not-signalled", "card", device.card(), "bdf", device.bdf(), "pid", h.pid(), "comm", again.get().comm(),
+                    "signal", s.signal(), why.orElse("its comm changed from " + h.comm() + " since the scan") + ", leaving it alone");
+            return;
+        }
+        boolean delivered = pidfd.signal(s.signal().number);
+        log.info("drain-signal", "card", device.card(), "bdf", device.bdf(), "pid", h.pid(), "comm", h.comm(), "signal", s.signal(),
+                "holds", holds(again.get()),
+                delivered ? (s.signal() == DrainPolicy.Signal.TERM ? "SIGKILL follows in " + s.lookAgain().toMillis() + " ms if it stays"
+                        : "it has " + s.lookAgain().toMillis() + " ms to be gone") : "it had already exited");
+    }
+
+    private void staying(GpuDevice device, Action a, Map<Integer, String> told) {
+        var h = a.holder();
+        String why = switch (a) {
+            case Action.Spare sp -> sp.why() + ": never signalled";
+            case Action.Notify n -> "notify-only: not signalled";
+            case Action.GiveUp g -> g.why();
+            default -> "";
+        };
+        if (why.equals(told.put(h.pid(), why))) return;
+        log.warn("drain-holder", "card", device.card(), "bdf", device.bdf(), "pid", h.pid(), "comm", h.comm(), "uid",
+                h.uid().isPresent() ? h.uid().getAsInt() : null, "unit", h.placement().unit().orElse(null), "holds", holds(h), why);
+    }
+
+    /** How a holder that is no longer in the scan ended. */
+    private void ended(GpuDevice device, int pid, String comm, Pidfd pidfd, Set<DrainPolicy.Signal> sent) {
+        String how;
+        try {
+            if (pidfd != null && pidfd.hasExited()) {
+                how = sent.contains(DrainPolicy.Signal.KILL) ? "killed (SIGKILL)"
+                        : sent.contains(DrainPolicy.Signal.TERM) ? "exited after SIGTERM" : "exited on its own";
+            } else if (pidfd != null) {
+                how = "let go of the device and still runs";
+            } else {
+                how = "gone";
+            }
+        } catch (OsException e) {
+            how = "gone (" + e.getMessage() + ")";
+        }
+        log.info("drain-holder-gone", "card", device.card(), "bdf", device.bdf(), "pid", pid, "comm", comm, how);
+    }
+
+    private Result refuse(GpuDevice device, String detail) {
+        log.warn("drain-refused", "card", device.card(), "bdf", device.bdf(), detail);
+        return new Result(false, detail);
+    }
+
+    private static String list(List<Holder> holders) {
+        return String.join(", ", holders.stream().map(h -> h.pid() + " " + h.comm()).toList());
+    }
+
+    private static String holds(Holder h) {
+        return h.fds().size() + " fd(s), " + h.mappings().size() + " mapping(s)";
+    }
+
+    private static long ms(long t0) {
+        return (System.nanoTime() - t0) / 1_000_000;
+    }
+}

@@ -1,0 +1,245 @@
+package io.unwedge.daemon;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.unwedge.core.RecoveryMethod;
+import io.unwedge.core.Step;
+import io.unwedge.core.holders.DrainPolicy;
+import io.unwedge.core.holders.DrainPolicy.Mode;
+import io.unwedge.core.holders.DrainPolicy.Protection;
+import io.unwedge.daemon.RecoveryReport.Result;
+import io.unwedge.daemon.StepResult.Outcome;
+import io.unwedge.sim.VirtualClient;
+import io.unwedge.sim.VirtualClient.Behaviour;
+import io.unwedge.sim.VirtualClient.Options;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The drain step end to end: the daemon, the virtual host through the real kernel, and virtual clients that
+ * are real processes this test starts (and always kills) holding the virtual card's node. Policy × behaviour.
+ */
+class DrainEndToEndTest {
+
+    static final Duration WAIT = Duration.ofSeconds(20);
+    static final List<RecoveryMethod> REBIND = List.of(RecoveryMethod.REBIND, RecoveryMethod.BUS_RESET);
+
+    @TempDir Path dir;
+    final List<VirtualClient> clients = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    @AfterEach
+    void killClients() {
+        for (var c : clients) c.close(); // only our own children
+    }
+
+    static DrainPolicy policy(Mode mode, long graceMs, boolean force) {
+        return new DrainPolicy(mode, Duration.ofMillis(graceMs), Protection.DEFAULT, force);
+    }
+
+    Rig rig(DrainPolicy policy) throws Exception {
+        return new Rig(dir, 1, Rig.timeouts(5000, 100), false, true, policy);
+    }
+
+    VirtualClient client(Rig rig, Options o) throws Exception {
+        var c = VirtualClient.start(VirtualClient.node(rig.host, "card0"), o, l -> {});
+        clients.add(c);
+        return c;
+    }
+
+    RecoveryReport wedge(Rig rig) throws Exception {
+        rig.model.wedge("card0", REBIND, Optional.empty());
+        return rig.nextReport(WAIT);
+    }
+
+    static void assertRecoveredAfterADrain(RecoveryReport r, Rig rig) {
+        assertThat(r.result()).as(rig.log()).isEqualTo(Result.RECOVERED);
+        assertThat(r.steps()).extracting(StepResult::step).containsExactly(Step.DRAIN, Step.UNBIND, Step.BIND, Step.SETTLE);
+        assertThat(r.steps()).extracting(StepResult::outcome).containsOnly(Outcome.OK);
+        assertThat(rig.topology.isUp(rig.gpu(0).bdf())).isTrue();
+    }
+
+    static void assertRefusedUntouched(RecoveryReport r, Rig rig) throws Exception {
+        assertThat(r.result()).as(rig.log()).isEqualTo(Result.REFUSED);
+        assertThat(r.steps()).extracting(StepResult::step).containsExactly(Step.DRAIN);
+        assertThat(r.steps().getFirst().outcome()).isEqualTo(Outcome.REFUSED);
+        assertThat(r.reason()).startsWith("holders remain: ").contains("nothing unbound");
+        assertThat(rig.simLines).noneMatch(l -> l.startsWith("unbind"));
+        assertThat(rig.model.wedgedWith(rig.gpu(0).bdf())).as("still wedged").isPresent();
+    }
+
+    @Test
+    void withNoHolderTheDrainIsAnOkStepAndTheRecoveryRuns() throws Exception {
+        try (var rig = rig(DrainPolicy.DEFAULT)) {
+            var r = wedge(rig);
+            assertRecoveredAfterADrain(r, rig);
+            assertThat(r.steps().getFirst().detail()).startsWith("free: no process held card0");
+        }
+    }
+
+    @Test
+    void terminateAndAPoliteClientItExitsOnSigtermAndTheDeviceIsRecovered() throws Exception {
+        try (var rig = rig(policy(Mode.TERMINATE, 5000, false))) {
+            var c = client(rig, Options.of(Behaviour.POLITE));
+            var r = wedge(rig);
+            assertRecoveredAfterADrain(r, rig);
+            assertThat(c.waitFor(Duration.ofSeconds(5))).contains(0);
+            assertThat(c.lines()).contains("released on SIGTERM");
+            assertThat(r.steps().getFirst().millis()).as("woken by the pidfd, not by the 5 s grace").isLessThan(4000);
+            assertThat(rig.log()).contains("drain-signal", "pid=" + c.pid(), "signal=SIGTERM", "exited after SIGTERM")
+                    .doesNotContain("signal=SIGKILL");
+            var steps = rig.journal.show(rig.journal.history(Optional.empty(), Optional.empty(), Optional.empty(), 1).getFirst().id())
+                    .orElseThrow().steps();
+            assertThat(steps.getFirst().step()).isEqualTo(Step.DRAIN);
+            assertThat(steps.getFirst().outcome()).contains("ok");
+        }
+    }
+
+    @Test
+    void terminateAndAStubbornClientItIsKilledAfterTheGraceAndTheDeviceIsRecovered() throws Exception {
+        try (var rig = rig(policy(Mode.TERMINATE, 400, false))) {
+            var c = client(rig, Options.of(Behaviour.STUBBORN));
+            var r = wedge(rig);
+            assertRecoveredAfterADrain(r, rig);
+            assertThat(c.waitFor(Duration.ofSeconds(5))).contains(137); // 128 + SIGKILL
+            assertThat(c.lines()).contains("SIGTERM ignored");
+            assertThat(r.steps().getFirst().millis()).isGreaterThanOrEqualTo(400);
+            assertThat(rig.log()).contains("signal=SIGTERM", "signal=SIGKILL", "killed (SIGKILL)");
+        }
+    }
+
+    @Test
+    void waitAndAStubbornClientTheRecoveryIsRefusedWithTheHolderListedAndNobodySignalled() throws Exception {
+        try (var rig = rig(policy(Mode.WAIT, 500, false))) {
+            var c = client(rig, Options.of(Behaviour.STUBBORN));
+            var r = wedge(rig);
+            assertRefusedUntouched(r, rig);
+            assertThat(r.reason()).contains(c.pid() + " ", "still holding after waiting 500 ms");
+            assertThat(c.isAlive()).isTrue();
+            assertThat(c.lines()).isEmpty();
+            assertThat(rig.log()).doesNotContain("drain-signal").contains("outcome=refused");
+        }
+    }
+
+    @Test
+    void notifyOnlyRefusesAtOnceAndSignalsNobody() throws Exception {
+        try (var rig = rig(policy(Mode.NOTIFY_ONLY, 10_000, false))) {
+            var c = client(rig, Options.of(Behaviour.POLITE));
+            var r = wedge(rig);
+            assertRefusedUntouched(r, rig);
+            assertThat(r.reason()).contains(c.pid() + " ", "notify-only");
+            assertThat(r.steps().getFirst().millis()).isLessThan(5000);
+            assertThat(c.isAlive()).isTrue();
+            assertThat(c.lines()).isEmpty();
+        }
+    }
+
+    @Test
+    void notifyOnlyWithForceProceedsWithTheHolderLeftAlone() throws Exception {
+        try (var rig = rig(policy(Mode.NOTIFY_ONLY, 10_000, true))) {
+            var c = client(rig, Options.of(Behaviour.POLITE));
+            var r = wedge(rig);
+            assertRecoveredAfterADrain(r, rig);
+            assertThat(r.steps().getFirst().detail()).startsWith("forced with holders remaining: " + c.pid() + " ");
+            assertThat(c.isAlive()).isTrue();
+            assertThat(c.lines()).isEmpty();
+            assertThat(rig.log()).contains("drain-forced").doesNotContain("drain-signal");
+        }
+    }
+
+    @Test
+    void aProtectedClientRefusesTheRecoveryAndIsNeverSignalled() throws Exception {
+        try (var rig = rig(policy(Mode.TERMINATE, 300, false))) {
+            var c = client(rig, Options.of(Behaviour.PROTECTED));
+            var r = wedge(rig);
+            assertRefusedUntouched(r, rig);
+            assertThat(r.reason()).contains(c.pid() + " Xwayland (protected comm Xwayland)");
+            assertThat(c.isAlive()).isTrue();
+            assertThat(c.lines()).as("a polite client that was never sent SIGTERM").isEmpty();
+            assertThat(rig.log()).doesNotContain("drain-signal");
+        }
+    }
+
+    @Test
+    void aProtectedClientIsNotSignalledEvenWhenOthersAreAndForceProceeds() throws Exception {
+        try (var rig = rig(policy(Mode.TERMINATE, 3000, true))) {
+            var xwayland = client(rig, Options.of(Behaviour.PROTECTED));
+            var other = client(rig, Options.of(Behaviour.POLITE));
+            var r = wedge(rig);
+            assertRecoveredAfterADrain(r, rig);
+            assertThat(other.waitFor(Duration.ofSeconds(5))).contains(0);
+            assertThat(xwayland.isAlive()).isTrue();
+            assertThat(xwayland.lines()).isEmpty();
+            assertThat(rig.log().lines().filter(l -> l.contains("drain-signal"))).isNotEmpty()
+                    .allMatch(l -> l.contains("pid=" + other.pid() + " ")).noneMatch(l -> l.contains("pid=" + xwayland.pid() + " "));
+        }
+    }
+
+    @Test
+    void aHolderThatOnlyKeepsAMappingIsFoundAndDrained() throws Exception {
+        try (var rig = rig(policy(Mode.TERMINATE, 5000, false))) {
+            var c = client(rig, new Options(Behaviour.POLITE, true, Duration.ZERO));
+            var r = wedge(rig);
+            assertRecoveredAfterADrain(r, rig);
+            assertThat(c.waitFor(Duration.ofSeconds(5))).contains(0);
+            assertThat(rig.log()).contains("pid=" + c.pid(), "holds=\"0 fd(s), 1 mapping(s)\"");
+        }
+    }
+
+    @Test
+    void aHolderThatExitsMidDrainIsSeenGoneAtOnce() throws Exception {
+        try (var rig = rig(policy(Mode.WAIT, 8000, false))) {
+            var c = client(rig, new Options(Behaviour.STUBBORN, false, Duration.ofMillis(600)));
+            var r = wedge(rig);
+            assertRecoveredAfterADrain(r, rig);
+            assertThat(c.waitFor(Duration.ofSeconds(5))).contains(0);
+            assertThat(r.steps().getFirst().millis()).as("the pidfd woke the drain; the 8 s wait did not run out").isLessThan(6000);
+            assertThat(rig.log()).contains("drain-holder-gone", "exited on its own").doesNotContain("drain-signal");
+        }
+    }
+
+    @Test
+    void aProcessThatOpensTheDeviceDuringTheDrainIsDrainedTooWithItsOwnGrace() throws Exception {
+        try (var rig = rig(policy(Mode.TERMINATE, 1500, false))) {
+            var late = new java.util.concurrent.CompletableFuture<VirtualClient>();
+            var node = VirtualClient.node(rig.host, "card0");
+            // the first holder ignores SIGTERM; the moment it does, a second process opens the device
+            var first = VirtualClient.start(node, Options.of(Behaviour.STUBBORN), line -> {
+                if (line.equals("SIGTERM ignored") && !late.isDone()) {
+                    try {
+                        var c = VirtualClient.start(node, Options.of(Behaviour.POLITE), l -> {});
+                        clients.add(c);
+                        late.complete(c);
+                    } catch (Exception e) {
+                        late.completeExceptionally(e);
+                    }
+                }
+            });
+            clients.add(first);
+            var r = wedge(rig);
+            assertRecoveredAfterADrain(r, rig);
+            var second = late.get(5, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(first.waitFor(Duration.ofSeconds(5))).contains(137);
+            assertThat(second.waitFor(Duration.ofSeconds(5))).contains(0);
+            assertThat(second.lines()).contains("released on SIGTERM");
+            assertThat(rig.log()).contains("pid=" + second.pid() + " comm=", "exited after SIGTERM", "killed (SIGKILL)");
+        }
+    }
+
+    @Test
+    void dryRunSaysWhoWouldBeSignalledAndSignalsNobody() throws Exception {
+        try (var rig = new Rig(dir, 1, Rig.timeouts(5000, 100), true, true, policy(Mode.TERMINATE, 300, false))) {
+            var c = client(rig, Options.of(Behaviour.POLITE));
+            var r = wedge(rig);
+            assertThat(r.result()).isEqualTo(Result.DRY_RUN);
+            assertThat(rig.log()).contains("drain-plan", "pid=" + c.pid(), "would send SIGTERM, then SIGKILL after 300 ms");
+            assertThat(c.isAlive()).isTrue();
+            assertThat(c.lines()).isEmpty();
+        }
+    }
+}
