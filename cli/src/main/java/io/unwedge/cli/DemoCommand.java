@@ -1,6 +1,7 @@
 package io.unwedge.cli;
 
 import io.unwedge.core.GpuDevice;
+import io.unwedge.core.holders.DrainPolicy;
 import io.unwedge.core.RecoveryMethod;
 import io.unwedge.daemon.EventLog;
 import io.unwedge.daemon.RecoveryReport;
@@ -17,6 +18,7 @@ import io.unwedge.host.sysfs.Sysfs;
 import io.unwedge.host.sysfs.Topology;
 import io.unwedge.sim.DriverModel;
 import io.unwedge.sim.GpuModel;
+import io.unwedge.sim.VirtualClient;
 import io.unwedge.sim.VirtualHost;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -38,7 +40,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"The main job on a virtual host: two GPUs, one wedges while the other keeps working,",
-                "unwedge hears the kernel's uevent, rebinds the wedged one and verifies it came back.",
+                "unwedge hears the kernel's uevent, drains the two processes holding it (one polite, one that",
+                "ignores SIGTERM), rebinds it and verifies it came back.",
                 "Runs itself in a private network namespace (unshare --net), so nothing reaches this host's udev."})
 final class DemoCommand implements Callable<Integer> {
 
@@ -105,7 +108,10 @@ final class DemoCommand implements Callable<Integer> {
         }
         var timeouts = new Timeouts(Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(1));
         var report = new CompletableFuture<RecoveryReport>();
-        var supervisor = new Supervisor(source, topology, new Supervisor.Settings(timeouts, false), log, report::complete, Optional.empty());
+        // terminate with a 1 s grace: the stubborn client below is killed after it
+        var drain = new DrainPolicy(DrainPolicy.Mode.TERMINATE, Duration.ofSeconds(1), DrainPolicy.Protection.DEFAULT, false);
+        var settings = new Supervisor.Settings(timeouts, false, drain, proc, Optional.of(host.dev()));
+        var supervisor = new Supervisor(source, topology, settings, log, report::complete, Optional.empty());
         var loop = Thread.ofPlatform().name("unwedge-supervisor").start(() -> {
             try {
                 supervisor.run();
@@ -114,6 +120,7 @@ final class DemoCommand implements Callable<Integer> {
             }
         });
         int code;
+        var clients = new ArrayList<VirtualClient>();
         try (var model = new DriverModel(host, sink, Duration.ofMillis(150), line -> out.println("                         sim   " + line))) {
             model.start();
             var gpus = topology.cards();
@@ -136,6 +143,17 @@ final class DemoCommand implements Callable<Integer> {
                 }
             });
 
+            // two real processes hold the GPU that will wedge: one lets go on SIGTERM, one ignores it
+            Path victimNode = VirtualClient.node(host, victim.card());
+            var polite = VirtualClient.start(victimNode, VirtualClient.Options.of(VirtualClient.Behaviour.POLITE),
+                    line -> out.println("                         client " + line));
+            clients.add(polite);
+            var stubborn = VirtualClient.start(victimNode, VirtualClient.Options.of(VirtualClient.Behaviour.STUBBORN),
+                    line -> out.println("                         client " + line));
+            clients.add(stubborn);
+            out.println("holders of " + victim.card() + ": pid " + polite.pid() + " (polite), pid " + stubborn.pid()
+                    + " (stubborn: ignores SIGTERM)");
+
             out.println();
             out.println("-- wedging " + victim.card() + " (" + victim.bdf() + "), " + healthy.card() + " keeps rendering --");
             model.wedge(victim.card(), List.of(RecoveryMethod.REBIND, RecoveryMethod.BUS_RESET), Optional.empty());
@@ -148,7 +166,8 @@ final class DemoCommand implements Callable<Integer> {
             out.printf("wedged     %s %s  WEDGED=%s  seqnum=%d%n", r.event().card(), r.bdf(), r.event().rawMethods(), r.event().seqnum());
             out.printf("decision   %s: %s%n", r.method().map(RecoveryMethod::token).orElse("-"), r.reason());
             for (var s : r.steps()) out.printf("  %-8s %-8s %6d ms  %s%n", s.step(), s.outcome(), s.millis(), s.detail());
-            r.latencyMicros().ifPresent(us -> out.printf("latency    kernel delivery → unbind write: %d µs%n", us));
+            long drainMs = r.steps().stream().filter(st -> st.step() == io.unwedge.core.Step.DRAIN).mapToLong(st -> st.millis()).sum();
+            r.latencyMicros().ifPresent(us -> out.printf("latency    kernel delivery → unbind write: %d µs (%d ms of it draining the holders)%n", us, drainMs));
             out.printf("outcome    %s in %d ms; %s is %s%n", r.result(), r.totalMillis(), r.bdf(),
                     topology.byBdf(r.bdf()).map(d -> d.card() + " bound to " + d.driver().orElse("-")).orElse("not back"));
             out.printf("other GPU  %s %s: %d frames, %d interruptions, still %s%n", healthy.card(), healthy.bdf(), frames.get(),
@@ -156,10 +175,13 @@ final class DemoCommand implements Callable<Integer> {
             var stats = supervisor.stats();
             out.printf("daemon     %d uevents heard, %d wedge(s), %d dropped%n", stats.events(), stats.wedges(),
                     stats.spoofed() + stats.malformed() + stats.truncated());
-            boolean ok = r.result() == RecoveryReport.Result.RECOVERED && interruptions.get() == 0 && topology.isUp(healthy.bdf());
+            out.printf("holders    polite pid %d %s, stubborn pid %d %s%n", polite.pid(), ended(polite), stubborn.pid(), ended(stubborn));
+            boolean ok = r.result() == RecoveryReport.Result.RECOVERED && interruptions.get() == 0 && topology.isUp(healthy.bdf())
+                    && !polite.isAlive() && !stubborn.isAlive();
             out.printf("done in %d ms: %s%n", (System.nanoTime() - t0) / 1_000_000, ok ? "recovered" : "NOT recovered");
             code = ok ? ExitCode.OK.code : ExitCode.FAILED.code;
         } finally {
+            for (var c : clients) c.close();
             supervisor.stop();
             loop.join(5000);
             if (injector != null) injector.close();
@@ -167,6 +189,11 @@ final class DemoCommand implements Callable<Integer> {
             else out.println("kept " + dir);
         }
         return code;
+    }
+
+    private static String ended(VirtualClient c) throws InterruptedException {
+        return c.waitFor(Duration.ofSeconds(2)).map(code -> code == 0 ? "exited cleanly" : code == 137 ? "was killed (SIGKILL)"
+                : "exited " + code).orElse("STILL RUNNING");
     }
 
     private static void deleteTree(Path dir) throws IOException {

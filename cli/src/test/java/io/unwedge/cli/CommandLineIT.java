@@ -28,7 +28,8 @@ class CommandLineIT {
         var r = Commands.run(60, "demo");
         assertThat(r.code()).as(r.out()).isZero();
         assertThat(r.out()).contains("events: the real kernel", "step=unbind", "step=bind", "step=settle",
-                "outcome    recovered", "0 interruptions, still up", "done in");
+                "outcome    recovered", "0 interruptions, still up", "done in",
+                "step=drain", "signal=SIGTERM", "signal=SIGKILL", "exited cleanly, stubborn pid", "was killed (SIGKILL)");
     }
 
     @Test
