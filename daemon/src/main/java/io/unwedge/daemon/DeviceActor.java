@@ -1,8 +1,6 @@
 package io.unwedge.daemon;
 
 import io.unwedge.core.PciAddress;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 
 /**
  * Everything that happens to one PCI function happens on its actor, one thing at a time: a virtual
@@ -11,7 +9,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 final class DeviceActor {
 
     private final PciAddress bdf;
-    private final BlockingQueue<ActorMessage> mailbox = new LinkedBlockingQueue<>();
+    private final Mailbox mailbox = new Mailbox();
     private final RecoveryFactory recoveries;
     private final RestartFactory restarts;
     private final RecoveryListener listener;
@@ -30,13 +28,13 @@ final class DeviceActor {
     /** Makes the recovery for a wedge; it reads the actor's mailbox while it waits. */
     @FunctionalInterface
     interface RecoveryFactory {
-        Recovery create(ActorMessage.Wedge wedge, BlockingQueue<ActorMessage> mailbox);
+        Recovery create(ActorMessage.Wedge wedge, Mailbox mailbox);
     }
 
     /** Makes the reconciliation of a recovery left unfinished by an earlier daemon; it reads the mailbox too. */
     @FunctionalInterface
     interface RestartFactory {
-        Restart create(ActorMessage.Resume resume, BlockingQueue<ActorMessage> mailbox);
+        Restart create(ActorMessage.Resume resume, Mailbox mailbox);
     }
 
     void start() {
@@ -44,7 +42,7 @@ final class DeviceActor {
     }
 
     void post(ActorMessage m) {
-        mailbox.add(m);
+        mailbox.post(m);
     }
 
     void join(long millis) throws InterruptedException {
@@ -74,7 +72,7 @@ final class DeviceActor {
                         } catch (RuntimeException e) {
                             log.error("listener-failed", "bdf", bdf, "error", e.toString());
                         }
-                        if (recovery.stopRequested()) return;
+                        if (mailbox.stopRequested()) return;
                     }
                     case ActorMessage.Resume r -> {
                         var restart = restarts.create(r, mailbox);
@@ -84,7 +82,7 @@ final class DeviceActor {
                             log.error("restart-crashed", "bdf", bdf, "recovery", r.recovery().id(), "error", e.toString());
                             continue;
                         }
-                        if (restart.stopRequested()) return;
+                        if (mailbox.stopRequested()) return;
                     }
                     case ActorMessage.Observed o -> { } // nothing in flight: sysfs is read when a wedge comes
                     case ActorMessage.Resync r -> { }

@@ -11,7 +11,6 @@ import io.unwedge.daemon.RecoveryReport.Result;
 import io.unwedge.daemon.StepResult.Outcome;
 import io.unwedge.daemon.journal.Journal;
 import io.unwedge.daemon.journal.JournalException;
-import io.unwedge.host.sysfs.Sysfs;
 import io.unwedge.host.sysfs.Topology;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -20,11 +19,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 
@@ -48,8 +42,8 @@ final class Recovery {
     private final Timeouts timeouts;
     private final boolean dryRun;
     private final EventLog log;
-    private final BlockingQueue<ActorMessage> mailbox;
-    private final ExecutorService writers;
+    private final Mailbox mailbox;
+    private final SysfsWriter writer;
     private final Optional<Journal> journal;
     private final Drain drain;
     private long recoveryId = -1; // the journal's row, once written
@@ -57,10 +51,9 @@ final class Recovery {
     private final List<StepResult> steps = new ArrayList<>();
     private final long started = System.nanoTime();
     private Long latencyMicros;
-    private boolean stopRequested;
 
     Recovery(WedgedEvent event, long receivedNanos, Topology topology, Timeouts timeouts, boolean dryRun, EventLog log,
-             BlockingQueue<ActorMessage> mailbox, ExecutorService writers, Optional<Journal> journal, Drain drain) {
+             Mailbox mailbox, SysfsWriter writer, Optional<Journal> journal, Drain drain) {
         this.event = event;
         this.receivedNanos = receivedNanos;
         this.topology = topology;
@@ -68,14 +61,9 @@ final class Recovery {
         this.dryRun = dryRun;
         this.log = log;
         this.mailbox = mailbox;
-        this.writers = writers;
+        this.writer = writer;
         this.journal = journal;
         this.drain = drain;
-    }
-
-    /** Whether a Stop arrived while this recovery ran: the actor ends once it is done. */
-    boolean stopRequested() {
-        return stopRequested;
     }
 
     RecoveryReport run() {
@@ -219,7 +207,7 @@ final class Recovery {
         String detail;
         Outcome outcome;
         try {
-            write(attribute, bdf + "\n");
+            writer.write(attribute, bdf + "\n");
             CrashPoint.afterWrite(step);
             if (step == Step.UNBIND && receivedNanos > 0) latencyMicros = (System.nanoTime() - receivedNanos) / 1_000;
             outcome = await(step, done, timeout);
@@ -231,7 +219,7 @@ final class Recovery {
             };
         } catch (TimeoutException e) {
             outcome = Outcome.TIMEOUT;
-            detail = "write to " + attribute + " did not return within " + timeouts.write().toMillis() + " ms";
+            detail = "write to " + attribute + " did not return within " + writer.timeout().toMillis() + " ms";
         } catch (IOException e) {
             outcome = Outcome.ERROR;
             detail = "write to " + attribute + ": " + e.getMessage();
@@ -247,26 +235,6 @@ final class Recovery {
     }
 
     /**
-     * A sysfs write on its own thread: a real unbind blocks until the driver's remove() returns, and a
-     * stuck driver must cost us a timeout, not the actor.
-     */
-    private void write(Path attribute, String value) throws IOException, TimeoutException {
-        Future<?> f = writers.submit(() -> {
-            Sysfs.writeAttribute(attribute, value);
-            return null;
-        });
-        try {
-            f.get(timeouts.write().toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof IOException io) throw io;
-            throw new IOException(e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted");
-        }
-    }
-
-    /**
      * Waits until {@code done} holds, re-checking on each uevent about the device. A wedge while unbinding
      * is the old driver instance repeating itself; a wedge while binding comes from the new one, and
      * means the recovery failed.
@@ -274,7 +242,7 @@ final class Recovery {
     private Outcome await(Step step, BooleanSupplier done, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!done.getAsBoolean()) {
-            var m = next(deadline);
+            var m = mailbox.next(deadline);
             if (m == null) return done.getAsBoolean() ? Outcome.OK : Outcome.TIMEOUT;
             if (m instanceof ActorMessage.Wedge(var w, var ignored)) {
                 if (step == Step.BIND) {
@@ -296,7 +264,7 @@ final class Recovery {
         Outcome outcome = Outcome.OK;
         String detail = "no new wedge for " + timeouts.settle().toMillis() + " ms";
         ActorMessage m;
-        while ((m = next(deadline)) != null) {
+        while ((m = mailbox.next(deadline)) != null) {
             if (m instanceof ActorMessage.Wedge(var w, var ignored)) {
                 outcome = Outcome.REWEDGED;
                 detail = "wedged again (" + w.rawMethods() + ", seqnum " + w.seqnum() + ") "
@@ -315,26 +283,6 @@ final class Recovery {
                 "card", topology.byBdf(device.bdf()).map(GpuDevice::card).orElse(device.card()), "bdf", device.bdf(),
                 "method", method, "step", Step.SETTLE, "outcome", outcome, "ms", r.millis(), detail);
         return r;
-    }
-
-    /** The next mailbox message before the deadline, or null at it. Stop is remembered, not obeyed mid-step. */
-    private ActorMessage next(long deadline) {
-        while (true) {
-            long left = deadline - System.nanoTime();
-            if (left <= 0) return null;
-            try {
-                var m = mailbox.poll(left, TimeUnit.NANOSECONDS);
-                if (m == null) return null;
-                if (m instanceof ActorMessage.Stop) {
-                    stopRequested = true; // a device is never left unbound because the daemon was asked to stop
-                    continue;
-                }
-                return m;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return null;
-            }
-        }
     }
 
     private RecoveryReport finish(Result result, RecoveryMethod method, String reason) {

@@ -8,17 +8,12 @@ import io.unwedge.daemon.journal.Journal;
 import io.unwedge.daemon.journal.JournalException;
 import io.unwedge.daemon.journal.RecoveryRow;
 import io.unwedge.daemon.journal.StepRow;
-import io.unwedge.host.sysfs.Sysfs;
 import io.unwedge.host.sysfs.Topology;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 
@@ -45,24 +40,19 @@ final class Restart {
     private final Topology topology;
     private final Timeouts timeouts;
     private final EventLog log;
-    private final BlockingQueue<ActorMessage> mailbox;
-    private final ExecutorService writers;
+    private final Mailbox mailbox;
+    private final SysfsWriter writer;
     private final Journal journal;
-    private boolean stopRequested;
 
-    Restart(RecoveryRow row, Topology topology, Timeouts timeouts, EventLog log, BlockingQueue<ActorMessage> mailbox,
-            ExecutorService writers, Journal journal) {
+    Restart(RecoveryRow row, Topology topology, Timeouts timeouts, EventLog log, Mailbox mailbox, SysfsWriter writer,
+            Journal journal) {
         this.row = row;
         this.topology = topology;
         this.timeouts = timeouts;
         this.log = log;
         this.mailbox = mailbox;
-        this.writers = writers;
+        this.writer = writer;
         this.journal = journal;
-    }
-
-    boolean stopRequested() {
-        return stopRequested;
     }
 
     void run() {
@@ -138,13 +128,13 @@ final class Restart {
         Outcome outcome;
         String detail;
         try {
-            write(bind, bdf + "\n");
+            writer.write(bind, bdf + "\n");
             outcome = await(() -> topology.isUp(bdf), timeouts.bind()) ? Outcome.OK : Outcome.TIMEOUT;
             detail = outcome == Outcome.OK ? "restart: wrote " + bdf + " to " + bind
                     : "restart: driver did not bind and create a card minor after " + timeouts.bind().toMillis() + " ms";
         } catch (TimeoutException e) {
             outcome = Outcome.TIMEOUT;
-            detail = "restart: write to " + bind + " did not return within " + timeouts.write().toMillis() + " ms";
+            detail = "restart: write to " + bind + " did not return within " + writer.timeout().toMillis() + " ms";
         } catch (IOException e) {
             outcome = Outcome.ERROR;
             detail = "restart: write to " + bind + ": " + e.getMessage();
@@ -189,7 +179,7 @@ final class Restart {
         }
         if (close("bound", "retried", "failed", "found bound at restart before the unbind took effect; the device may "
                 + "still be wedged: the wedge is handled again as a new recovery (" + story + ")")) {
-            mailbox.add(new ActorMessage.Wedge(wedge.get(), 0));
+            mailbox.post(new ActorMessage.Wedge(wedge.get(), 0));
         }
     }
 
@@ -220,22 +210,6 @@ final class Restart {
                 .map(s -> s.step() + " " + s.outcome().orElse("intent without an end")).toList());
     }
 
-    private void write(Path attribute, String value) throws IOException, TimeoutException {
-        var f = writers.submit(() -> {
-            Sysfs.writeAttribute(attribute, value);
-            return null;
-        });
-        try {
-            f.get(timeouts.write().toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof IOException io) throw io;
-            throw new IOException(e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted");
-        }
-    }
-
     /**
      * Waits until {@code done} holds, re-checking on each message about the device. A wedge meanwhile is kept
      * for after: it is put back at the end of the mailbox, to be handled as a recovery of its own.
@@ -245,22 +219,13 @@ final class Restart {
         var wedges = new java.util.ArrayList<ActorMessage>();
         try {
             while (!done.getAsBoolean()) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) return false;
-                ActorMessage m;
-                try {
-                    m = mailbox.poll(left, TimeUnit.NANOSECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return done.getAsBoolean();
-                }
+                var m = mailbox.next(deadline);
                 if (m == null) return done.getAsBoolean();
-                if (m instanceof ActorMessage.Stop) stopRequested = true;
-                else if (m instanceof ActorMessage.Wedge || m instanceof ActorMessage.Resume) wedges.add(m);
+                if (m instanceof ActorMessage.Wedge || m instanceof ActorMessage.Resume) wedges.add(m);
             }
             return true;
         } finally {
-            mailbox.addAll(wedges);
+            mailbox.putBack(wedges);
         }
     }
 }

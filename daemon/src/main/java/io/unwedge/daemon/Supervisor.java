@@ -183,9 +183,10 @@ public final class Supervisor {
 
     private DeviceActor actor(PciAddress bdf) {
         return actors.computeIfAbsent(bdf, b -> {
+            var writer = new SysfsWriter(writers, settings.timeouts().write());
             var a = new DeviceActor(b, (w, mailbox) -> new Recovery(w.event(), w.receivedNanos(), topology,
-                    settings.timeouts(), settings.dryRun(), log, mailbox, writers, journal, drain),
-                    (r, mailbox) -> new Restart(r.recovery(), topology, settings.timeouts(), log, mailbox, writers, journal.orElseThrow()),
+                    settings.timeouts(), settings.dryRun(), log, mailbox, writer, journal, drain),
+                    (r, mailbox) -> new Restart(r.recovery(), topology, settings.timeouts(), log, mailbox, writer, journal.orElseThrow()),
                     listener, log);
             a.start();
             return a;
