@@ -41,7 +41,7 @@ public final class EventLog {
             if (fields[i + 1] == null) continue;
             b.append(' ').append(fields[i]).append('=').append(quote(String.valueOf(fields[i + 1])));
         }
-        if (i < fields.length) b.append(" — ").append(fields[i]);
+        if (i < fields.length && fields[i] != null && !fields[i].toString().isEmpty()) b.append(" — ").append(fields[i]);
         synchronized (out) {
             out.println(b);
         }
