@@ -299,6 +299,48 @@ public final class Journal implements AutoCloseable {
         }
     }
 
+    /** One recovery with everything the journal holds about it: its event's raw uevent, its steps, its restarts. */
+    public record Exported(RecoveryDetail detail, byte[] rawUevent, List<RestartRow> restarts) {}
+
+    /** Receives the recoveries of an {@link #export}, one at a time. */
+    public interface ExportSink {
+        void accept(Exported e) throws java.io.IOException;
+    }
+
+    /**
+     * Every recovery started since {@code since} (all when empty), oldest first, each with its event's raw
+     * uevent, its steps and its restart rows. Read in one transaction: on a read-only connection beside a
+     * writing daemon that is one WAL snapshot, so a recovery never shows half its rows.
+     *
+     * @return how many recoveries were exported
+     */
+    public synchronized long export(Optional<Instant> since, ExportSink sink) throws JournalException, java.io.IOException {
+        try {
+            c.setAutoCommit(false);
+            try {
+                var ids = new ArrayList<Long>();
+                try (var s = prepare("SELECT id FROM recoveries WHERE ?1 IS NULL OR started_at >= ?1 ORDER BY id",
+                        since.map(Journal::us).orElse(null)); var rs = s.executeQuery()) {
+                    while (rs.next()) ids.add(rs.getLong(1));
+                }
+                for (long id : ids) {
+                    var detail = show(id).orElseThrow(() -> new SQLException("recovery " + id + " vanished inside a transaction"));
+                    byte[] raw;
+                    try (var s = prepare("SELECT raw FROM events WHERE id = ?", detail.recovery().eventId()); var rs = s.executeQuery()) {
+                        raw = rs.next() ? rs.getBytes(1) : new byte[0];
+                    }
+                    sink.accept(new Exported(detail, raw, restarts(id)));
+                }
+                return ids.size();
+            } finally {
+                c.rollback(); // a read: nothing to keep, and the snapshot is let go
+                c.setAutoCommit(true);
+            }
+        } catch (SQLException e) {
+            throw failed("export the journal", e);
+        }
+    }
+
     /** Recoveries that began and never ended: the daemon died, or they are running now. Oldest first. */
     public synchronized List<RecoveryRow> unfinished() throws JournalException {
         return recoveries("read unfinished recoveries", RECOVERY_COLUMNS + " WHERE r.ended_at IS NULL ORDER BY r.id");
