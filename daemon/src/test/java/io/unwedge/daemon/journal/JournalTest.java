@@ -360,6 +360,26 @@ class JournalTest {
     }
 
     @Test
+    void theDaemonsRetentionPrunesAtStartLogsItAndSurvivesAFailure() throws Exception {
+        try (var j = Journal.open(dir, clock, log)) {
+            recordOne(j, wedge("card0", "0000:03:00.0", 1));
+            recordOne(j, wedge("card0", "0000:03:00.0", 2));
+            clock.advance(Duration.ofDays(100));
+            try (var r = Retention.start(j, log, Duration.ofDays(90), 64L << 20, Duration.ofDays(1))) {
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while (!logBytes.toString(StandardCharsets.UTF_8).contains("journal-pruned") && System.nanoTime() < deadline) Thread.sleep(10);
+            }
+            assertThat(logBytes.toString(StandardCharsets.UTF_8)).contains("journal-pruned", "by_age=1");
+            assertThat(j.history(Optional.empty(), Optional.empty(), Optional.empty(), 10)).hasSize(1);
+            j.close();
+            try (var r = new Retention(j, log, Duration.ofDays(90), 1)) {
+                r.runOnce(); // a closed journal: logged, not thrown
+            }
+            assertThat(logBytes.toString(StandardCharsets.UTF_8)).contains("journal-prune-failed");
+        }
+    }
+
+    @Test
     void aFileFromANewerUnwedgeIsRefusedNotReplaced() throws Exception {
         try (var j = Journal.open(dir, clock, log)) {
             recordOne(j, wedge("card1", "0000:06:00.0", 1));
