@@ -7,6 +7,7 @@ import io.unwedge.daemon.RecoveryListener;
 import io.unwedge.daemon.Supervisor;
 import io.unwedge.daemon.Timeouts;
 import io.unwedge.daemon.journal.Journal;
+import io.unwedge.daemon.journal.Retention;
 import io.unwedge.host.netlink.NetlinkUeventSource;
 import io.unwedge.host.os.NetNamespace;
 import io.unwedge.host.sysfs.Sysfs;
@@ -44,6 +45,9 @@ final class DaemonCommand implements Callable<Integer> {
     @Option(names = "--protect", paramLabel = "COMM", description = {"never signal a process with this comm (repeatable; added to Xorg, Xwayland,",
             "gnome-shell, kwin_wayland, sddm, gdm and the gdm/sddm/display-manager units)"}) java.util.List<String> protect = new java.util.ArrayList<>();
     @Option(names = "--force", description = "unbind even when holders remain after the drain (their descriptors then see errors)") boolean force;
+    @Option(names = "--retain-days", defaultValue = "90", description = {"journal retention: recoveries older than this are deleted, at start and daily",
+            "(the last of each device and unfinished ones are always kept) (default ${DEFAULT-VALUE})"}) long retainDays;
+    @Option(names = "--retain-mb", defaultValue = "64", description = "journal retention: the oldest recoveries are deleted while the journal is larger (default ${DEFAULT-VALUE})") long retainMb;
 
     @Override
     public Integer call() throws Exception {
@@ -56,6 +60,8 @@ final class DaemonCommand implements Callable<Integer> {
             throw new Main.Refused("--dev /dev with a virtual --sysfs: the drain would act on the real GPUs' holders; give the virtual host's DIR/dev");
         }
         drainPolicy(); // usage errors before anything starts
+        if (retainDays < 1) throw new Main.UsageError("--retain-days must be at least 1");
+        if (retainMb < 1) throw new Main.UsageError("--retain-mb must be at least 1");
         if (!Files.isDirectory(root.devices())) throw new Main.UsageError(root.root() + " has no devices/ directory: not a sysfs root");
         Path base = sysfs == null ? null : root.root().getParent();
         Path state = stateDir != null ? stateDir : base == null ? Path.of("/var/lib/unwedge") : base.resolve("state");
@@ -78,7 +84,8 @@ final class DaemonCommand implements Callable<Integer> {
             if (lock == null) throw new Main.Refused("another unwedge daemon holds " + state.resolve("daemon.lock"));
             var timeouts = new Timeouts(Duration.ofMillis(writeMs), Duration.ofMillis(unbindMs), Duration.ofMillis(bindMs), Duration.ofMillis(settleMs));
             var settings = new Supervisor.Settings(timeouts, dryRun, drainPolicy(), proc, Optional.ofNullable(dev));
-            try (var journal = Journal.open(state, InstantSource.system(), log)) {
+            try (var journal = Journal.open(state, InstantSource.system(), log);
+                 var retention = Retention.start(journal, log, Duration.ofDays(retainDays), Math.multiplyExact(retainMb, 1L << 20), Retention.DAILY)) {
                 var source = NetlinkUeventSource.open();
                 var supervisor = new Supervisor(source, new Topology(root), settings, log,
                         RecoveryListener.NONE, Optional.of(journal));

@@ -5,10 +5,13 @@ import io.unwedge.daemon.journal.RecoveryRow;
 import io.unwedge.host.sysfs.Sysfs;
 import io.unwedge.host.sysfs.Topology;
 import java.io.PrintStream;
+import io.unwedge.daemon.journal.Journal;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -32,6 +35,7 @@ final class StatusCommand implements Callable<Integer> {
         if (!Files.isDirectory(root.devices())) throw new Main.UsageError(root.root() + " has no devices/ directory: not a sysfs root");
         var topology = new Topology(root);
         var cards = topology.cards();
+        var corrupt = corruptJournals(journal.stateDir);
         try (var j = journal.open()) {
             var unfinished = j.unfinished();
             var leftUnbound = j.leftUnbound().stream().filter(l -> topology.functionDir(l.bdf()).isPresent() && topology.isUnbound(l.bdf())).toList();
@@ -49,8 +53,12 @@ final class StatusCommand implements Callable<Integer> {
                 out.println(Json.object("devices", new Json.Raw(Json.array(json)),
                         "unfinished", new Json.Raw(Json.array(unfinished.stream().map(r -> new Json.Raw(HistoryCommand.json(r))).toList())),
                         "left_unbound", new Json.Raw(Json.array(leftUnbound.stream().map(l -> new Json.Raw(Json.object("bdf", l.bdf(),
-                                "recovery", l.recoveryId(), "driver", l.driver()))).toList()))));
+                                "recovery", l.recoveryId(), "driver", l.driver()))).toList())),
+                        "corrupt_journals", corrupt.stream().map(Path::toString).toList()));
                 return ExitCode.OK.code;
+            }
+            for (Path p : corrupt) {
+                out.println("warning: a corrupt journal was moved aside to " + p + "; history before it is there, not in " + j.file());
             }
             out.printf(Locale.ROOT, "%-6s  %-12s  %-8s  %s%n", "CARD", "DEVICE", "DRIVER", "LAST RECOVERY");
             rows.forEach(out::println);
@@ -62,5 +70,17 @@ final class StatusCommand implements Callable<Integer> {
             for (var r : unfinished) out.println("  #" + r.id() + " " + r.bdf() + " " + r.card() + " started " + r.startedAt().truncatedTo(ChronoUnit.MILLIS));
         }
         return ExitCode.OK.code;
+    }
+
+    /** The journals the daemon moved aside as corrupt ({@code journal.db.corrupt-<time>}, not their -wal/-shm), oldest first. */
+    static List<Path> corruptJournals(Path stateDir) throws IOException {
+        if (!Files.isDirectory(stateDir)) return List.of();
+        String prefix = Journal.FILE + ".corrupt-";
+        try (var files = Files.list(stateDir)) {
+            return files.filter(f -> {
+                String n = f.getFileName().toString();
+                return n.startsWith(prefix) && !n.endsWith("-wal") && !n.endsWith("-shm") && Files.isRegularFile(f);
+            }).sorted().toList();
+        }
     }
 }

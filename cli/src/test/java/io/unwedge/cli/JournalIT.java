@@ -34,12 +34,14 @@ class JournalIT {
                 // read while the daemon still runs and holds the journal open for writing
                 java + " history --state-dir '" + root.resolve("state") + "' > '" + dir.resolve("history-live.txt") + "' 2>&1",
                 "echo history-live-exit=$?",
+                java + " export --state-dir '" + root.resolve("state") + "' > '" + dir.resolve("export-live.jsonl") + "' 2> '" + dir.resolve("export-live.err") + "'",
+                "echo export-live-exit=$?",
                 "kill -TERM $daemon; wait $daemon; echo daemon-exit=$?",
                 "kill -TERM $sim; wait $sim",
                 "cat '" + daemonLog + "'");
         var r = Commands.exec(List.of("unshare", "--net", "--", "bash", "-c", script), 90);
         assertThat(r.code()).as(r.out()).isZero();
-        assertThat(r.out()).contains("outcome=recovered", "journal=" + root.resolve("state/journal.db"), "history-live-exit=0", "daemon-exit=0");
+        assertThat(r.out()).contains("outcome=recovered", "journal=" + root.resolve("state/journal.db"), "history-live-exit=0", "export-live-exit=0", "daemon-exit=0");
         assertThat(Files.readString(dir.resolve("history-live.txt"))).contains("0000:06:00.0", "recovered");
         return root.resolve("state");
     }
@@ -74,12 +76,70 @@ class JournalIT {
         var statusJson = Commands.run(30, "status", "--state-dir", state.toString(), "--sysfs", state.resolveSibling("sys").toString(), "--json");
         assertThat(statusJson.code()).as(statusJson.out()).isZero();
         assertThat(statusJson.out().strip()).startsWith("{\"devices\": [{\"card\": \"card0\"").contains("\"last_recovery\": null",
-                "\"last_recovery\": {\"id\": 1, ").endsWith("\"unfinished\": [], \"left_unbound\": []}");
+                "\"last_recovery\": {\"id\": 1, ").endsWith("\"unfinished\": [], \"left_unbound\": [], \"corrupt_journals\": []}");
+        StrictJson.object(statusJson.out().strip());
 
         var showJson = Commands.run(30, "show", "1", "--state-dir", state.toString(), "--json");
         assertThat(showJson.code()).as(showJson.out()).isZero();
         assertThat(showJson.out()).contains("\"steps\": [{\"id\": 1, \"step\": \"drain\"", "\"step\": \"unbind\"", "\"step\": \"bind\"", "\"step\": \"settle\"",
                 "\"outcome\": \"ok\"", "\"duration_us\": ");
+    }
+
+    @Test
+    void exportWhileTheDaemonRanIsOneStrictJsonLineWithTheRecoveryItsRawUeventAndSteps() throws Exception {
+        Path state = recoverOneWedge();
+        for (String out : List.of(Files.readString(dir.resolve("export-live.jsonl")),
+                Commands.run(30, "export", "--state-dir", state.toString()).out())) {
+            assertThat(out.lines()).hasSize(1);
+            var line = StrictJson.object(out.lines().findFirst().orElseThrow());
+            assertThat(line).containsEntry("id", 1L).containsEntry("bdf", "0000:06:00.0").containsEntry("card", "card1")
+                    .containsEntry("result", "recovered").containsEntry("task", "glxgears[4242]");
+            assertThat((String) line.get("raw_uevent")).startsWith("change@/devices/").contains("\0WEDGED=rebind,bus-reset\0", "\0SEQNUM=");
+            assertThat(out).contains("\\u0000WEDGED=rebind,bus-reset\\u0000");
+            assertThat(((List<?>) line.get("steps")).stream().<Object>map(x -> ((java.util.Map<?, ?>) x).get("step")).toList()).containsExactly("drain", "unbind", "bind", "settle");
+            assertThat(line.get("restarts")).isEqualTo(List.of());
+        }
+    }
+
+    @Test
+    void exportThroughTheJarWritesEveryJournaledRecoveryAsStrictJson() throws Exception {
+        Path state = dir.resolve("state");
+        Files.createDirectories(state);
+        ExportTest.journalTwo(state, new ExportTest.Clock());
+        var all = Commands.run(30, "export", "--state-dir", state.toString());
+        assertThat(all.code()).as(all.out()).isZero();
+        var rows = all.out().lines().map(StrictJson::object).toList();
+        assertThat(rows).extracting(m -> m.get("id")).containsExactly(1L, 2L);
+        assertThat(rows.get(1).get("restarts")).isEqualTo(List.of(java.util.Map.of("at", "2026-11-25T10:01:05.040Z", "found", "unbound",
+                "action", "resumed", "detail", "restart: bound again")));
+        var since = Commands.run(30, "export", "--state-dir", state.toString(), "--since", "2026-11-25T10:00:30Z");
+        assertThat(since.out().lines().map(StrictJson::object).toList()).extracting(m -> m.get("id")).containsExactly(2L);
+        var none = Commands.run(30, "export", "--state-dir", dir.resolve("nowhere").toString());
+        assertThat(none.code()).isEqualTo(ExitCode.USAGE.code);
+    }
+
+    @Test
+    void statusSaysTheJournalWasMovedAsideAsCorrupt() throws Exception {
+        Path root = dir.resolve("lab");
+        var created = Commands.run(30, "sim", "create", "--root", root.toString(), "--gpus", "1");
+        assertThat(created.code()).as(created.out()).isZero();
+        Path state = root.resolve("state");
+        Files.createDirectories(state);
+        Files.writeString(state.resolve("journal.db"), "this is not a database, and it is long enough to be read as a header ".repeat(20));
+        var quiet = new io.unwedge.daemon.EventLog(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()),
+                java.time.InstantSource.system(), io.unwedge.daemon.EventLog.Level.INFO);
+        io.unwedge.daemon.journal.Journal.open(state, java.time.InstantSource.system(), quiet).close(); // what the daemon does at start
+        Path aside;
+        try (var f = Files.list(state)) {
+            aside = f.filter(p -> p.getFileName().toString().startsWith("journal.db.corrupt-")).findFirst().orElseThrow();
+        }
+
+        var text = Commands.run(30, "status", "--state-dir", state.toString(), "--sysfs", root.resolve("sys").toString());
+        assertThat(text.code()).as(text.out()).isZero();
+        assertThat(text.out()).contains("warning: a corrupt journal was moved aside to " + aside, "CARD");
+        var json = Commands.run(30, "status", "--state-dir", state.toString(), "--sysfs", root.resolve("sys").toString(), "--json");
+        assertThat(json.code()).as(json.out()).isZero();
+        assertThat(StrictJson.object(json.out().strip())).containsEntry("corrupt_journals", List.of(aside.toString()));
     }
 
     @Test

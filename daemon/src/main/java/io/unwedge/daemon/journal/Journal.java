@@ -200,6 +200,165 @@ public final class Journal implements AutoCloseable {
         }
     }
 
+    // ---- retention ----
+
+    /**
+     * What a {@link #prune} did.
+     *
+     * @param byAge       recoveries deleted for being older than the age limit
+     * @param bySize      recoveries deleted, oldest first, to bring the file under the size limit
+     * @param events      events deleted (those of deleted recoveries, and old ones no recovery came of)
+     * @param bytesBefore the file and its WAL before
+     * @param bytesAfter  the file and its WAL after the checkpoint and the vacuum
+     * @param underCap    false when what must be kept alone is larger than the size limit (the data, as vacuumed)
+     */
+    public record Pruned(long byAge, long bySize, long events, long bytesBefore, long bytesAfter, boolean underCap) {}
+
+    /** Recoveries to delete per round of the size pruning; the used size is measured between rounds. */
+    private static final int SIZE_BATCH = 64;
+
+    /**
+     * An event no recovery came of is deleted only when older than this: a device actor records its event and
+     * begins its recovery in two calls, and a prune between them must not take the event from under it.
+     */
+    private static final java.time.Duration ORPHAN_EVENT_GRACE = java.time.Duration.ofHours(1);
+
+    /**
+     * The ids of the recoveries retention never deletes: every unfinished one
+     * (a restart reconciles it from these rows), the last of each device (what {@code status} shows), and for
+     * each device the one holding its latest unbind ({@link #leftUnbound} reads it to tell a device unwedge may
+     * have left without a driver).
+     * TODO(issue 4, quarantine): when quarantines land, a device's quarantine rows and the recoveries they name
+     * must be kept here too, or a prune would silently lift a quarantine.
+     */
+    private static final String KEPT = """
+            SELECT id FROM recoveries WHERE ended_at IS NULL
+            UNION SELECT max(id) FROM recoveries GROUP BY bdf
+            UNION SELECT recovery_id FROM steps WHERE id IN (
+                SELECT max(s.id) FROM steps s JOIN recoveries r ON r.id = s.recovery_id WHERE s.step = 'unbind' GROUP BY r.bdf)""";
+
+    /**
+     * Deletes recoveries (with their steps, restarts and events) started more than {@code maxAge} ago, then,
+     * while the data is larger than {@code maxBytes}, the oldest others; never one {@link #KEPT} names. Then
+     * gives the space back: {@code wal_checkpoint(TRUNCATE)}, {@code VACUUM}, and a checkpoint again.
+     *
+     * <p>Why {@code VACUUM} and not {@code incremental_vacuum}: the journal was created with
+     * {@code auto_vacuum=NONE} (SQLite's default, and switching an existing file needs a {@code VACUUM}
+     * anyway), and an incremental vacuum only hands back free pages at the end of the file without
+     * compacting the rest. The file is capped at tens of megabytes and pruned once a day, so rebuilding it
+     * costs well under a second; it needs as much free disk as the file again. In WAL mode the
+     * {@code VACUUM} writes the new file through the WAL, so the last checkpoint is what shrinks
+     * {@code journal.db} and truncates the WAL. Readers beside it (the CLI) keep their snapshot; if one
+     * holds the WAL the truncating checkpoint does what it can and the next prune finishes it.
+     *
+     * <p>This holds the journal's lock throughout: a recovery's intent waits for it (it is not lost).
+     */
+    public synchronized Pruned prune(java.time.Duration maxAge, long maxBytes) throws JournalException {
+        if (maxAge.isNegative() || maxAge.isZero()) throw new IllegalArgumentException("maxAge must be positive: " + maxAge);
+        if (maxBytes < 1) throw new IllegalArgumentException("maxBytes must be positive: " + maxBytes);
+        long before = bytesOnDisk();
+        Instant now = clock.instant();
+        try {
+            long cutoff = us(now.minus(maxAge));
+            long[] aged = deleteRecoveries("r.started_at < ?1", cutoff, Long.MAX_VALUE);
+            long byAge = aged[0];
+            long orphanCutoff = Math.min(cutoff, us(now.minus(ORPHAN_EVENT_GRACE)));
+            long events = aged[1] + deleteOrphanEvents(orphanCutoff);
+            long bySize = 0;
+            boolean under;
+            while (!(under = usedBytes() <= maxBytes)) {
+                long[] n = deleteRecoveries("1", 0L, SIZE_BATCH);
+                if (n[0] == 0) break; // only kept rows left
+                bySize += n[0];
+                events += n[1] + deleteOrphanEvents(us(now.minus(ORPHAN_EVENT_GRACE)));
+            }
+            try (var s = c.createStatement()) {
+                s.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+                s.execute("VACUUM");
+                s.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+            }
+            long after = bytesOnDisk();
+            return new Pruned(byAge, bySize, events, before, after, under);
+        } catch (SQLException e) {
+            throw failed("prune the journal", e);
+        }
+    }
+
+    /**
+     * Deletes up to {@code limit} of the oldest recoveries matching {@code where} (on {@code recoveries r}, with
+     * {@code ?1} bound to {@code arg}) that are not {@link #KEPT}, with their steps, restarts and then-unused
+     * events, in one transaction. Returns how many recoveries went, and how many events.
+     */
+    private long[] deleteRecoveries(String where, long arg, long limit) throws SQLException {
+        c.setAutoCommit(false);
+        try {
+            try (var s = c.createStatement()) {
+                s.execute("CREATE TEMP TABLE IF NOT EXISTS doomed (id INTEGER PRIMARY KEY, event_id INTEGER NOT NULL)");
+                s.execute("DELETE FROM doomed");
+                s.execute("CREATE TEMP TABLE IF NOT EXISTS kept (id INTEGER PRIMARY KEY)");
+                s.execute("DELETE FROM kept");
+                s.execute("INSERT OR IGNORE INTO kept (id) " + KEPT);
+            }
+            long n, events;
+            try (var s = prepare("INSERT INTO doomed (id, event_id) SELECT r.id, r.event_id FROM recoveries r WHERE (" + where
+                    + ") AND r.id NOT IN (SELECT id FROM kept) ORDER BY r.id LIMIT ?2", arg, limit)) {
+                n = s.executeUpdate();
+            }
+            try (var s = c.createStatement()) {
+                s.execute("DELETE FROM steps WHERE recovery_id IN (SELECT id FROM doomed)");
+                s.execute("DELETE FROM restarts WHERE recovery_id IN (SELECT id FROM doomed)");
+                s.execute("DELETE FROM recoveries WHERE id IN (SELECT id FROM doomed)");
+                events = s.executeUpdate("DELETE FROM events WHERE id IN (SELECT event_id FROM doomed)"
+                        + " AND id NOT IN (SELECT event_id FROM recoveries)");
+                s.execute("DELETE FROM doomed");
+                s.execute("DELETE FROM kept");
+            }
+            c.commit();
+            return new long[] {n, events};
+        } catch (SQLException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(true);
+        }
+    }
+
+    /** Events older than {@code cutoffUs} that no recovery refers to. */
+    private long deleteOrphanEvents(long cutoffUs) throws SQLException {
+        try (var s = prepare("DELETE FROM events WHERE received_at < ? AND NOT EXISTS (SELECT 1 FROM recoveries r WHERE r.event_id = events.id)",
+                cutoffUs)) {
+            return s.executeUpdate();
+        }
+    }
+
+    /** The bytes the data would take once vacuumed: pages in use, free pages not counted. */
+    private long usedBytes() throws SQLException {
+        try (var s = c.createStatement()) {
+            long pages = pragma(s, "page_count"), free = pragma(s, "freelist_count"), size = pragma(s, "page_size");
+            return (pages - free) * size;
+        }
+    }
+
+    private static long pragma(java.sql.Statement s, String name) throws SQLException {
+        try (var rs = s.executeQuery("PRAGMA " + name)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /** The journal file and its WAL, as they are on disk now. */
+    public long bytesOnDisk() {
+        long n = 0;
+        for (String suffix : new String[] {"", "-wal"}) {
+            try {
+                n += Files.size(file.resolveSibling(file.getFileName() + suffix));
+            } catch (IOException e) {
+                // not there (no WAL after a truncating checkpoint): nothing to count
+            }
+        }
+        return n;
+    }
+
     // ---- reads ----
 
     /** What a restart found and did about a recovery, oldest first; empty for one that ended normally. */
@@ -296,6 +455,48 @@ public final class Journal implements AutoCloseable {
             return Optional.of(new RecoveryDetail(rows.getFirst(), steps));
         } catch (SQLException e) {
             throw failed("read the steps of recovery " + recoveryId, e);
+        }
+    }
+
+    /** One recovery with everything the journal holds about it: its event's raw uevent, its steps, its restarts. */
+    public record Exported(RecoveryDetail detail, byte[] rawUevent, List<RestartRow> restarts) {}
+
+    /** Receives the recoveries of an {@link #export}, one at a time. */
+    public interface ExportSink {
+        void accept(Exported e) throws java.io.IOException;
+    }
+
+    /**
+     * Every recovery started since {@code since} (all when empty), oldest first, each with its event's raw
+     * uevent, its steps and its restart rows. Read in one transaction: on a read-only connection beside a
+     * writing daemon that is one WAL snapshot, so a recovery never shows half its rows.
+     *
+     * @return how many recoveries were exported
+     */
+    public synchronized long export(Optional<Instant> since, ExportSink sink) throws JournalException, java.io.IOException {
+        try {
+            c.setAutoCommit(false);
+            try {
+                var ids = new ArrayList<Long>();
+                try (var s = prepare("SELECT id FROM recoveries WHERE ?1 IS NULL OR started_at >= ?1 ORDER BY id",
+                        since.map(Journal::us).orElse(null)); var rs = s.executeQuery()) {
+                    while (rs.next()) ids.add(rs.getLong(1));
+                }
+                for (long id : ids) {
+                    var detail = show(id).orElseThrow(() -> new SQLException("recovery " + id + " vanished inside a transaction"));
+                    byte[] raw;
+                    try (var s = prepare("SELECT raw FROM events WHERE id = ?", detail.recovery().eventId()); var rs = s.executeQuery()) {
+                        raw = rs.next() ? rs.getBytes(1) : new byte[0];
+                    }
+                    sink.accept(new Exported(detail, raw, restarts(id)));
+                }
+                return ids.size();
+            } finally {
+                c.rollback(); // a read: nothing to keep, and the snapshot is let go
+                c.setAutoCommit(true);
+            }
+        } catch (SQLException e) {
+            throw failed("export the journal", e);
         }
     }
 

@@ -268,6 +268,117 @@ class JournalTest {
         }
     }
 
+    long count(String sql) throws Exception {
+        try (var c = sql(); var s = c.createStatement(); var rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    @Test
+    void agePruningDeletesOldRecoveriesButKeepsTheLastOfEachDeviceAndTheUnfinished() throws Exception {
+        try (var j = Journal.open(dir, clock, log)) {
+            long a1 = recordOne(j, wedge("card0", "0000:03:00.0", 1));
+            long a2 = recordOne(j, wedge("card0", "0000:03:00.0", 2));
+            var eb = wedge("card1", "0000:06:00.0", 3);
+            long b3 = j.beginRecovery(j.recordEvent(eb, clock.instant()), eb);
+            j.intent(b3, Step.UNBIND); // ... the daemon died in it, and nobody has reconciled it yet
+            long b4 = recordOne(j, wedge("card1", "0000:06:00.0", 4));
+            j.recordEvent(wedge("card1", "0000:06:00.0", 5), clock.instant()); // an event no recovery came of
+            var ec = wedge("card2", "0000:07:00.0", 6);
+            long c6 = j.beginRecovery(j.recordEvent(ec, clock.instant()), ec);
+            j.endRecovery(c6, report(ec, RecoveryReport.Result.REFUSED, List.of())); // old, but card2's only one
+            clock.advance(Duration.ofDays(100));
+            long a7 = recordOne(j, wedge("card0", "0000:03:00.0", 7));
+
+            var p = j.prune(Duration.ofDays(90), 64L << 20);
+
+            assertThat(p.byAge()).isEqualTo(2);
+            assertThat(p.bySize()).isZero();
+            assertThat(p.events()).as("the two recoveries' events and the orphan").isEqualTo(3);
+            assertThat(p.underCap()).isTrue();
+            assertThat(j.show(a1)).isEmpty();
+            assertThat(j.show(a2)).isEmpty();
+            assertThat(j.history(Optional.empty(), Optional.empty(), Optional.empty(), 100)).extracting(RecoveryRow::id)
+                    .containsExactly(a7, c6, b4, b3);
+            assertThat(j.unfinished()).extracting(RecoveryRow::id).containsExactly(b3);
+            assertThat(j.show(b3).orElseThrow().steps()).extracting(StepRow::step).containsExactly(Step.UNBIND);
+            assertThat(j.show(b4).orElseThrow().steps()).hasSize(4);
+            // the next prune finds nothing more to do
+            assertThat(j.prune(Duration.ofDays(90), 64L << 20).byAge()).isZero();
+        }
+        assertThat(count("SELECT count(*) FROM steps WHERE recovery_id IN (" + 1 + ", " + 2 + ")")).isZero();
+        assertThat(count("SELECT count(*) FROM events")).isEqualTo(4);
+        assertThat(count("PRAGMA foreign_key_check")).as("no row left pointing at a deleted one").isZero();
+    }
+
+    @Test
+    void sizePruningDeletesTheOldestUntilTheFileIsUnderTheCapAndGivesTheSpaceBack() throws Exception {
+        String fat = "x".repeat(4000);
+        long last0 = 0, last1 = 0;
+        try (var j = Journal.open(dir, clock, log)) {
+            for (int i = 0; i < 150; i++) {
+                for (String[] d : new String[][] {{"card0", "0000:03:00.0"}, {"card1", "0000:06:00.0"}}) {
+                    var e = wedge(d[0], d[1], i);
+                    long id = j.beginRecovery(j.recordEvent(e, clock.instant()), e);
+                    for (var step : io.unwedge.core.Planner.REBIND_STEPS) {
+                        j.stepEnded(j.intent(id, step), new StepResult(step, Outcome.OK, 1, fat));
+                    }
+                    j.endRecovery(id, report(e, RecoveryReport.Result.RECOVERED, List.of()));
+                    if (d[0].equals("card0")) last0 = id; else last1 = id;
+                    clock.advance(Duration.ofSeconds(1));
+                }
+            }
+            long cap = 1L << 20;
+            assertThat(j.bytesOnDisk()).isGreaterThan(4 * cap);
+
+            var p = j.prune(Duration.ofDays(90), cap);
+
+            assertThat(p.byAge()).isZero();
+            assertThat(p.bySize()).isPositive();
+            assertThat(p.underCap()).isTrue();
+            assertThat(p.bytesBefore()).isGreaterThan(4 * cap);
+            assertThat(p.bytesAfter()).isLessThanOrEqualTo(cap).isEqualTo(j.bytesOnDisk());
+            assertThat(Files.size(dir.resolve(Journal.FILE))).isLessThanOrEqualTo(cap);
+            // the oldest went: what is left is the newest, contiguous up to the end
+            var left = j.history(Optional.empty(), Optional.empty(), Optional.empty(), 1000).stream().map(RecoveryRow::id).toList();
+            assertThat(left).hasSize((int) (300 - p.bySize())).contains(last0, last1);
+            assertThat(left.getLast()).isEqualTo(p.bySize() + 1);
+
+            // a cap nothing fits under: everything but the last of each device goes, and it says so
+            var tiny = j.prune(Duration.ofDays(90), 1);
+            assertThat(tiny.underCap()).isFalse();
+            assertThat(j.history(Optional.empty(), Optional.empty(), Optional.empty(), 1000)).extracting(RecoveryRow::id)
+                    .containsExactly(last1, last0);
+            // still a working journal
+            recordOne(j, wedge("card0", "0000:03:00.0", 999));
+        }
+        try (var c = sql(); var st = c.createStatement(); var rs = st.executeQuery("PRAGMA integrity_check")) {
+            rs.next();
+            assertThat(rs.getString(1)).isEqualTo("ok");
+        }
+    }
+
+    @Test
+    void theDaemonsRetentionPrunesAtStartLogsItAndSurvivesAFailure() throws Exception {
+        try (var j = Journal.open(dir, clock, log)) {
+            recordOne(j, wedge("card0", "0000:03:00.0", 1));
+            recordOne(j, wedge("card0", "0000:03:00.0", 2));
+            clock.advance(Duration.ofDays(100));
+            try (var r = Retention.start(j, log, Duration.ofDays(90), 64L << 20, Duration.ofDays(1))) {
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while (!logBytes.toString(StandardCharsets.UTF_8).contains("journal-pruned") && System.nanoTime() < deadline) Thread.sleep(10);
+            }
+            assertThat(logBytes.toString(StandardCharsets.UTF_8)).contains("journal-pruned", "by_age=1");
+            assertThat(j.history(Optional.empty(), Optional.empty(), Optional.empty(), 10)).hasSize(1);
+            j.close();
+            try (var r = new Retention(j, log, Duration.ofDays(90), 1)) {
+                r.runOnce(); // a closed journal: logged, not thrown
+            }
+            assertThat(logBytes.toString(StandardCharsets.UTF_8)).contains("journal-prune-failed");
+        }
+    }
+
     @Test
     void aFileFromANewerUnwedgeIsRefusedNotReplaced() throws Exception {
         try (var j = Journal.open(dir, clock, log)) {
