@@ -93,12 +93,13 @@ final class DaemonCommand implements Callable<Integer> {
                  var sdNotify = SdNotify.fromEnvironment(System.getenv())) {
                 var notifier = new SystemdNotifier(sdNotify, log);
                 var heartbeat = new LoopHeartbeat();
-                var source = NetlinkUeventSource.open();
-                var supervisor = new Supervisor(source, new Topology(root), settings, log,
-                        RecoveryListener.NONE, Optional.of(journal), notifier, heartbeat);
-                // WatchdogSec=: ping at half the interval while the event loop is alive (LoopHeartbeat says what stuck is)
+                // WatchdogSec=: ping at half the interval while the event loop is alive (LoopHeartbeat says what
+                // stuck is), from READY on: before it, TimeoutStartSec= is what bounds a start that hangs
                 var watchdog = SdNotify.watchdogInterval(System.getenv(), ProcessHandle.current().pid())
                         .map(interval -> new Watchdog(heartbeat, interval, notifier, log));
+                var source = NetlinkUeventSource.open();
+                var supervisor = new Supervisor(source, new Topology(root), settings, log, RecoveryListener.NONE,
+                        Optional.of(journal), notifier.afterReady(() -> watchdog.ifPresent(Watchdog::start)), heartbeat);
                 // SIGINT/SIGTERM: no new recovery starts, recoveries in flight finish, then the loop ends and
                 // the daemon exits 0: a requested stop is not a failure
                 for (var name : new String[] {"TERM", "INT"}) {
@@ -107,7 +108,6 @@ final class DaemonCommand implements Callable<Integer> {
                         Thread.ofPlatform().name("unwedge-stop").start(supervisor::stop);
                     });
                 }
-                watchdog.ifPresent(Watchdog::start);
                 try {
                     supervisor.run();
                 } finally {

@@ -18,6 +18,20 @@ public interface ServiceNotifier {
 
     void stopping();
 
+    /** This notifier, running {@code then} right after READY is sent: the watchdog starts pinging only then. */
+    default ServiceNotifier afterReady(Runnable then) {
+        var self = this;
+        return new ServiceNotifier() {
+            @Override public void ready(String status) {
+                self.ready(status);
+                then.run();
+            }
+            @Override public void status(String status) { self.status(status); }
+            @Override public void alive() { self.alive(); }
+            @Override public void stopping() { self.stopping(); }
+        };
+    }
+
     ServiceNotifier NONE = new ServiceNotifier() {
         @Override public void ready(String status) {}
         @Override public void status(String status) {}
