@@ -3,6 +3,11 @@ package io.unwedge.cli;
 import io.unwedge.core.holders.DrainPolicy;
 import io.unwedge.daemon.CrashPoint;
 import io.unwedge.daemon.EventLog;
+import io.unwedge.daemon.LoopHeartbeat;
+import io.unwedge.daemon.SystemdNotifier;
+import io.unwedge.daemon.Watchdog;
+import io.unwedge.host.os.JournalStream;
+import io.unwedge.host.os.SdNotify;
 import io.unwedge.daemon.RecoveryListener;
 import io.unwedge.daemon.Supervisor;
 import io.unwedge.daemon.Timeouts;
@@ -44,6 +49,8 @@ final class DaemonCommand implements Callable<Integer> {
     @Option(names = "--drain-grace-ms", defaultValue = "10000", description = "terminate: SIGTERM to SIGKILL; wait: how long (default ${DEFAULT-VALUE})") long graceMs;
     @Option(names = "--protect", paramLabel = "COMM", description = {"never signal a process with this comm (repeatable; added to Xorg, Xwayland,",
             "gnome-shell, kwin_wayland, sddm, gdm and the gdm/sddm/display-manager units)"}) java.util.List<String> protect = new java.util.ArrayList<>();
+    @Option(names = "--log-format", defaultValue = "text", description = {"text (time level event key=value … — message) or json",
+            "(one object per line: time, level, event, the same keys, msg) (default ${DEFAULT-VALUE})"}) String logFormat;
     @Option(names = "--force", description = "unbind even when holders remain after the drain (their descriptors then see errors)") boolean force;
     @Option(names = "--retain-days", defaultValue = "90", description = {"journal retention: recoveries older than this are deleted, at start and daily",
             "(the last of each device and unfinished ones are always kept) (default ${DEFAULT-VALUE})"}) long retainDays;
@@ -62,11 +69,15 @@ final class DaemonCommand implements Callable<Integer> {
         drainPolicy(); // usage errors before anything starts
         if (retainDays < 1) throw new Main.UsageError("--retain-days must be at least 1");
         if (retainMb < 1) throw new Main.UsageError("--retain-mb must be at least 1");
+        var format = EventLog.Format.parse(logFormat)
+                .orElseThrow(() -> new Main.UsageError("--log-format must be text or json, not '" + logFormat + "'"));
         if (!Files.isDirectory(root.devices())) throw new Main.UsageError(root.root() + " has no devices/ directory: not a sysfs root");
         Path base = sysfs == null ? null : root.root().getParent();
         Path state = stateDir != null ? stateDir : base == null ? Path.of("/var/lib/unwedge") : base.resolve("state");
         Files.createDirectories(state);
-        var log = new EventLog(System.out, InstantSource.system(), debug ? EventLog.Level.DEBUG : EventLog.Level.INFO);
+        // under systemd with stdout to the journal, each line carries its priority (<3> err … <7> debug)
+        var log = new EventLog(System.out, InstantSource.system(), debug ? EventLog.Level.DEBUG : EventLog.Level.INFO,
+                format, JournalStream.isStdout(System.getenv()));
         // TEST ONLY: UNWEDGE_CRASH_AT=<point> makes the daemon SIGKILL itself there (the crash tests); read once, here
         Optional<String> crashAt;
         try {
@@ -85,10 +96,17 @@ final class DaemonCommand implements Callable<Integer> {
             var timeouts = new Timeouts(Duration.ofMillis(writeMs), Duration.ofMillis(unbindMs), Duration.ofMillis(bindMs), Duration.ofMillis(settleMs));
             var settings = new Supervisor.Settings(timeouts, dryRun, drainPolicy(), proc, Optional.ofNullable(dev));
             try (var journal = Journal.open(state, InstantSource.system(), log);
-                 var retention = Retention.start(journal, log, Duration.ofDays(retainDays), Math.multiplyExact(retainMb, 1L << 20), Retention.DAILY)) {
+                 var retention = Retention.start(journal, log, Duration.ofDays(retainDays), Math.multiplyExact(retainMb, 1L << 20), Retention.DAILY);
+                 var sdNotify = SdNotify.fromEnvironment(System.getenv())) {
+                var notifier = new SystemdNotifier(sdNotify, log);
+                var heartbeat = new LoopHeartbeat();
+                // WatchdogSec=: ping at half the interval while the event loop is alive (LoopHeartbeat says what
+                // stuck is), from READY on: before it, TimeoutStartSec= is what bounds a start that hangs
+                var watchdog = SdNotify.watchdogInterval(System.getenv(), ProcessHandle.current().pid())
+                        .map(interval -> new Watchdog(heartbeat, interval, notifier, log));
                 var source = NetlinkUeventSource.open();
-                var supervisor = new Supervisor(source, new Topology(root), settings, log,
-                        RecoveryListener.NONE, Optional.of(journal));
+                var supervisor = new Supervisor(source, new Topology(root), settings, log, RecoveryListener.NONE,
+                        Optional.of(journal), notifier.afterReady(() -> watchdog.ifPresent(Watchdog::start)), heartbeat);
                 // SIGINT/SIGTERM: no new recovery starts, recoveries in flight finish, then the loop ends and
                 // the daemon exits 0: a requested stop is not a failure
                 for (var name : new String[] {"TERM", "INT"}) {
@@ -97,7 +115,11 @@ final class DaemonCommand implements Callable<Integer> {
                         Thread.ofPlatform().name("unwedge-stop").start(supervisor::stop);
                     });
                 }
-                supervisor.run();
+                try {
+                    supervisor.run();
+                } finally {
+                    watchdog.ifPresent(Watchdog::close);
+                }
             }
         }
         return ExitCode.OK.code;

@@ -10,19 +10,59 @@ import java.util.Locale;
  * One line per event, human-readable and greppable: time, level, what happened, then key=value fields
  * (card, bdf, method, step, outcome, ms, …). Values with spaces are quoted. Thread-safe: a line is
  * written whole.
+ *
+ * <p>{@link Format#JSON}: one object per line with the same keys, plus {@code time}, {@code level},
+ * {@code event} and {@code msg} (the free text). A field named like one of those four is written with a
+ * leading underscore rather than as a duplicate key. Numbers and booleans stay JSON numbers and booleans.
+ *
+ * <p>When stdout is the journal (systemd.exec(5): {@code $JOURNAL_STREAM} names its device and inode), each
+ * line starts with the sd-daemon(3) priority prefix ({@code <3>} error, {@code <4>} warning, {@code <6>}
+ * info, {@code <7>} debug); journald takes it off and files the line at that priority.
  */
 public final class EventLog {
 
-    public enum Level { DEBUG, INFO, WARN, ERROR }
+    public enum Level {
+        DEBUG(7), INFO(6), WARN(4), ERROR(3);
+
+        /** The syslog priority, as sd-daemon.h's SD_DEBUG, SD_INFO, SD_WARNING, SD_ERR. */
+        public final int priority;
+
+        Level(int priority) {
+            this.priority = priority;
+        }
+    }
+
+    public enum Format {
+        TEXT, JSON;
+
+        public static java.util.Optional<Format> parse(String s) {
+            return switch (s) {
+                case "text" -> java.util.Optional.of(TEXT);
+                case "json" -> java.util.Optional.of(JSON);
+                default -> java.util.Optional.empty();
+            };
+        }
+    }
+
+    private static final java.util.Set<String> RESERVED = java.util.Set.of("time", "level", "event", "msg");
 
     private final PrintStream out;
     private final InstantSource clock;
     private final Level min;
+    private final Format format;
+    private final boolean priorityPrefix;
 
     public EventLog(PrintStream out, InstantSource clock, Level min) {
+        this(out, clock, min, Format.TEXT, false);
+    }
+
+    /** @param priorityPrefix start each line with {@code <N>}: only when the output is the journal */
+    public EventLog(PrintStream out, InstantSource clock, Level min, Format format, boolean priorityPrefix) {
         this.out = out;
         this.clock = clock;
         this.min = min;
+        this.format = java.util.Objects.requireNonNull(format);
+        this.priorityPrefix = priorityPrefix;
     }
 
     public boolean enabled(Level level) {
@@ -33,6 +73,18 @@ public final class EventLog {
     public void log(Level level, String event, Object... fields) {
         if (!enabled(level)) return;
         var b = new StringBuilder(160);
+        if (priorityPrefix) b.append('<').append(level.priority).append('>');
+        if (format == Format.JSON) {
+            json(b, level, event, fields);
+        } else {
+            text(b, level, event, fields);
+        }
+        synchronized (out) {
+            out.println(b);
+        }
+    }
+
+    private void text(StringBuilder b, Level level, String event, Object... fields) {
         b.append(DateTimeFormatter.ISO_INSTANT.format(clock.instant().truncatedTo(ChronoUnit.MILLIS)))
                 .append(' ').append(String.format(Locale.ROOT, "%-5s", level.name().toLowerCase(Locale.ROOT)))
                 .append(' ').append(event);
@@ -42,9 +94,55 @@ public final class EventLog {
             b.append(' ').append(fields[i]).append('=').append(quote(String.valueOf(fields[i + 1])));
         }
         if (i < fields.length && fields[i] != null && !fields[i].toString().isEmpty()) b.append(" — ").append(fields[i]);
-        synchronized (out) {
-            out.println(b);
+    }
+
+    private void json(StringBuilder b, Level level, String event, Object... fields) {
+        b.append("{\"time\":");
+        jsonString(b, DateTimeFormatter.ISO_INSTANT.format(clock.instant().truncatedTo(ChronoUnit.MILLIS)));
+        b.append(",\"level\":");
+        jsonString(b, level.name().toLowerCase(Locale.ROOT));
+        b.append(",\"event\":");
+        jsonString(b, event);
+        int i = 0;
+        for (; i + 1 < fields.length; i += 2) {
+            var v = fields[i + 1];
+            if (v == null) continue;
+            String key = String.valueOf(fields[i]);
+            b.append(',');
+            jsonString(b, RESERVED.contains(key) ? "_" + key : key);
+            b.append(':');
+            if (v instanceof Boolean || v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte) {
+                b.append(v);
+            } else {
+                jsonString(b, String.valueOf(v));
+            }
         }
+        if (i < fields.length) {
+            b.append(",\"msg\":");
+            jsonString(b, String.valueOf(fields[i]));
+        }
+        b.append('}');
+    }
+
+    /** RFC 8259 §7: quote, backslash and the control characters escaped; everything else as is (UTF-8 out). */
+    static void jsonString(StringBuilder b, String s) {
+        b.append('"');
+        for (int k = 0; k < s.length(); k++) {
+            char c = s.charAt(k);
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                default -> {
+                    // U+2028/9 are valid JSON but end a line for JavaScript readers; escape them as well
+                    if (c < 0x20 || c == 0x7f || c == 0x2028 || c == 0x2029) b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+                    else b.append(c);
+                }
+            }
+        }
+        b.append('"');
     }
 
     public void debug(String event, Object... fields) {

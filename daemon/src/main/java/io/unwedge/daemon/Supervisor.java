@@ -63,6 +63,8 @@ public final class Supervisor {
     private final RecoveryListener listener;
     private final Optional<Journal> journal;
     private final Drain drain;
+    private final ServiceNotifier notifier;
+    private final LoopHeartbeat heartbeat;
     private final Map<PciAddress, DeviceActor> actors = new ConcurrentHashMap<>();
     private final ExecutorService writers = Executors.newVirtualThreadPerTaskExecutor();
     private final AtomicLong events = new AtomicLong(), wedges = new AtomicLong(), ignored = new AtomicLong(),
@@ -72,11 +74,28 @@ public final class Supervisor {
     /** @param journal where each recovery and its steps are recorded; without one nothing is */
     public Supervisor(UeventSource source, Topology topology, Settings settings, EventLog log, RecoveryListener listener,
                       Optional<Journal> journal) {
+        this(source, topology, settings, log, listener, journal, ServiceNotifier.NONE, new LoopHeartbeat());
+    }
+
+    /**
+     * @param notifier  told when the daemon is ready, a status after each recovery, and that it is stopping
+     * @param heartbeat where the loop records that it runs, for the {@link Watchdog}
+     */
+    public Supervisor(UeventSource source, Topology topology, Settings settings, EventLog log, RecoveryListener listener,
+                      Optional<Journal> journal, ServiceNotifier notifier, LoopHeartbeat heartbeat) {
         this.source = source;
         this.topology = topology;
         this.settings = settings;
         this.log = log;
-        this.listener = listener;
+        this.notifier = Objects.requireNonNull(notifier);
+        this.heartbeat = Objects.requireNonNull(heartbeat);
+        this.listener = report -> {
+            try {
+                listener.finished(report);
+            } finally {
+                notifier.status(summary(topology.cards().size(), report));
+            }
+        };
         this.journal = journal;
         Path dev = settings.dev().orElseGet(() -> topology.sysfs().isRealSys() ? Path.of("/dev") : topology.sysfs().root().resolveSibling("dev"));
         try {
@@ -93,9 +112,24 @@ public final class Supervisor {
                 "drain", settings.drain().mode(), "grace_ms", settings.drain().grace().toMillis(), "force", settings.drain().force(),
                 "proc", settings.proc(), "dev", drain.dev(),
                 "journal", journal.map(Journal::file).orElse(null), describe(cards));
-        reconcile();
+        int unfinished = reconcile();
+        // Ready: the socket was bound before the supervisor was built, and every recovery an earlier daemon
+        // left unfinished is now with its actor. Their reconciliation needs this loop (their waits read the
+        // events it delivers), so ready cannot wait for them to end; the status says they are under way.
+        notifier.ready(cards.size() + " cards" + (unfinished > 0 ? ", reconciling " + unfinished + " unfinished recoveries" : ", listening"));
+        try {
+            loop();
+        } finally {
+            heartbeat.ended();
+        }
+    }
+
+    private void loop() throws IOException {
         while (true) {
-            switch (source.receive()) {
+            heartbeat.waiting();
+            var delivery = source.receive();
+            heartbeat.working();
+            switch (delivery) {
                 case Delivery.Received(var uevent, var nanos) -> {
                     events.incrementAndGet();
                     dispatch(uevent, nanos);
@@ -155,8 +189,8 @@ public final class Supervisor {
      * device's actor to be reconciled with sysfs ({@link Restart}); the actors' waits then read the events
      * the loop delivers. Devices an earlier recovery left unbound, and that still are, are said.
      */
-    private void reconcile() {
-        if (journal.isEmpty()) return;
+    private int reconcile() {
+        if (journal.isEmpty()) return 0;
         List<io.unwedge.daemon.journal.RecoveryRow> unfinished;
         List<Journal.LeftUnbound> leftUnbound;
         try {
@@ -164,7 +198,7 @@ public final class Supervisor {
             leftUnbound = journal.get().leftUnbound();
         } catch (java.io.IOException e) {
             log.error("restart-failed", "error", e.getMessage(), "recoveries left unfinished by an earlier daemon are not reconciled");
-            return;
+            return 0;
         }
         var resumed = new java.util.HashSet<PciAddress>();
         for (var r : unfinished) resumed.add(r.bdf());
@@ -174,11 +208,17 @@ public final class Supervisor {
                     "an earlier recovery unbound this device and it has no driver now; bind it by hand: echo " + l.bdf() + " > "
                             + topology.sysfs().root().resolve("bus/pci/drivers").resolve(l.driver().orElse("<driver>")).resolve("bind"));
         }
-        if (unfinished.isEmpty()) return;
+        if (unfinished.isEmpty()) return 0;
         log.info("restart-unfinished", "recoveries", unfinished.size(), "dry_run", settings.dryRun(),
                 settings.dryRun() ? "dry run: reconciling nothing, they stay unfinished" : "reconciling each with sysfs");
-        if (settings.dryRun()) return;
+        if (settings.dryRun()) return 0;
         for (var r : unfinished) actor(r.bdf()).post(new ActorMessage.Resume(r));
+        return unfinished.size();
+    }
+
+    /** The service status after a recovery: {@code "3 cards, last: card1 recovered 412 ms"}. */
+    static String summary(int cards, RecoveryReport report) {
+        return cards + " cards, last: " + report.event().card() + " " + report.result() + " " + report.totalMillis() + " ms";
     }
 
     private DeviceActor actor(PciAddress bdf) {
@@ -203,6 +243,7 @@ public final class Supervisor {
     public void stop() {
         if (stopping) return;
         stopping = true;
+        notifier.stopping();
         log.info("daemon-stopping", "recoveries in flight finish first");
         for (var a : actors.values()) a.post(new ActorMessage.Stop());
         drain.stop(); // a drain in flight has unbound nothing yet: it ends refused rather than sitting out a grace period

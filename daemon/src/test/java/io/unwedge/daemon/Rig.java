@@ -52,6 +52,8 @@ final class Rig implements AutoCloseable {
     final Supervisor supervisor;
     final Journal journal;
     final BlockingQueue<RecoveryReport> reports = new LinkedBlockingQueue<>();
+    final RecordingNotifier notifier = new RecordingNotifier();
+    final LoopHeartbeat heartbeat = new LoopHeartbeat();
     final List<String> simLines = new CopyOnWriteArrayList<>();
     final ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
     volatile Consumer<String> onSimLine = l -> {};
@@ -85,7 +87,8 @@ final class Rig implements AutoCloseable {
         }
         var log = new EventLog(new PrintStream(logBytes, true, StandardCharsets.UTF_8), InstantSource.system(), EventLog.Level.DEBUG);
         journal = Journal.open(Files.createDirectories(dir.resolve("state")), InstantSource.system(), log);
-        supervisor = new Supervisor(source, topology, new Supervisor.Settings(timeouts, dryRun, drain, Path.of("/proc"), Optional.empty()), log, reports::add, Optional.of(journal));
+        supervisor = new Supervisor(source, topology, new Supervisor.Settings(timeouts, dryRun, drain, Path.of("/proc"), Optional.empty()), log, reports::add, Optional.of(journal),
+                notifier, heartbeat);
         loop = Thread.ofPlatform().name("test-supervisor").start(() -> {
             try {
                 supervisor.run();

@@ -22,7 +22,9 @@ import java.util.Optional;
  */
 public final class Sockets {
 
+    public static final int AF_UNIX = 1;
     public static final int AF_NETLINK = 16;
+    public static final int SOCK_DGRAM = 2;
     public static final int SOCK_RAW = 3;
     public static final int SOCK_NONBLOCK = 0x800;     // O_NONBLOCK
     public static final int SOCK_CLOEXEC = 0x80000;    // O_CLOEXEC
@@ -93,6 +95,10 @@ public final class Sockets {
     private static final VarHandle UCRED_UID = UCRED.varHandle(PathElement.groupElement("uid"));
     private static final VarHandle UCRED_GID = UCRED.varHandle(PathElement.groupElement("gid"));
 
+    /** struct sockaddr_un, unix(7): a family and 108 bytes of path. */
+    private static final long SUN_PATH_MAX = 108;
+    private static final long SOCKADDR_UN_SIZE = 2 + SUN_PATH_MAX;
+
     /** CMSG_SPACE(sizeof(struct ucred)): room for exactly the one control message we ask for. */
     private static final long CONTROL_SPACE = align(CMSGHDR.byteSize()) + align(UCRED.byteSize());
 
@@ -108,6 +114,8 @@ public final class Sockets {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle SENDTO = Libc.function("sendto",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle RECV = Libc.function("recv",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle RECVMSG = Libc.function("recvmsg",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
 
@@ -126,6 +134,31 @@ public final class Sockets {
     public record Datagram(int length, int flags, Optional<NetlinkAddress> sender, Optional<Credentials> credentials) {
         public boolean truncated() {
             return (flags & MSG_TRUNC) != 0;
+        }
+    }
+
+    /**
+     * An AF_UNIX address, unix(7): a filesystem path, or a name in the abstract namespace (written
+     * {@code @name}, as systemd writes {@code $NOTIFY_SOCKET}; on the wire a leading NUL and no terminator).
+     */
+    public record UnixAddress(String name, boolean isAbstract) {
+        public UnixAddress {
+            if (name.isEmpty()) throw new IllegalArgumentException("an empty AF_UNIX address");
+            if (name.indexOf('\0') >= 0) throw new IllegalArgumentException("a NUL in an AF_UNIX address");
+            // a path needs its terminating NUL; an abstract name its leading one
+            if (name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 1 > SUN_PATH_MAX) {
+                throw new IllegalArgumentException("an AF_UNIX address longer than 107 bytes: " + name);
+            }
+        }
+
+        /** {@code @name} is abstract, anything else a path. */
+        public static UnixAddress parse(String s) {
+            return s.startsWith("@") ? new UnixAddress(s.substring(1), true) : new UnixAddress(s, false);
+        }
+
+        @Override
+        public String toString() {
+            return isAbstract ? "@" + name : name;
         }
     }
 
@@ -199,6 +232,55 @@ public final class Sockets {
         } finally {
             fd.release();
         }
+    }
+
+    /** bind(2) to an AF_UNIX address. */
+    public static void bind(Fd fd, UnixAddress address) throws OsException {
+        int n = fd.acquireOrThrow("bind");
+        try (var arena = Arena.ofConfined()) {
+            var sa = arena.allocate(SOCKADDR_UN_SIZE, 2);
+            int len = unixAddress(sa, address);
+            int r = (int) Libc.retrying(arena, s -> (int) BIND.invokeExact(s, n, sa, len));
+            if (r < 0) throw new OsException("bind", fd.what() + " " + address, -r);
+        } finally {
+            fd.release();
+        }
+    }
+
+    /** sendto(2) one datagram to an AF_UNIX address; the bytes sent. */
+    public static long sendto(Fd fd, MemorySegment data, UnixAddress to) throws OsException {
+        int n = fd.acquireOrThrow("sendto");
+        try (var arena = Arena.ofConfined()) {
+            var sa = arena.allocate(SOCKADDR_UN_SIZE, 2);
+            int len = unixAddress(sa, to);
+            long r = Libc.retrying(arena, s -> (long) SENDTO.invokeExact(s, n, data, data.byteSize(), 0, sa, len));
+            if (r < 0) throw new OsException("sendto", fd.what() + " " + to, (int) -r);
+            return r;
+        } finally {
+            fd.release();
+        }
+    }
+
+    /** recv(2) of one datagram into {@code buffer}: its length, or empty when nothing is queued (EAGAIN). */
+    public static java.util.OptionalLong recv(Fd fd, MemorySegment buffer, int flags) throws OsException {
+        int n = fd.acquireOrThrow("recv");
+        try (var arena = Arena.ofConfined()) {
+            long r = Libc.retrying(arena, s -> (long) RECV.invokeExact(s, n, buffer, buffer.byteSize(), flags));
+            if (r == -Errno.EAGAIN) return java.util.OptionalLong.empty();
+            if (r < 0) throw new OsException("recv", fd.what(), (int) -r);
+            return java.util.OptionalLong.of(r);
+        } finally {
+            fd.release();
+        }
+    }
+
+    /** Fills a zeroed sockaddr_un; the length to pass (systemd's sockaddr_un_len: no NUL counted for an abstract name). */
+    private static int unixAddress(MemorySegment sa, UnixAddress address) {
+        byte[] name = address.name().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        sa.set(JAVA_SHORT, 0, (short) AF_UNIX);
+        long at = address.isAbstract() ? 3 : 2; // the abstract name follows its leading NUL
+        MemorySegment.copy(name, 0, sa, java.lang.foreign.ValueLayout.JAVA_BYTE, at, name.length);
+        return address.isAbstract() ? 3 + name.length : 2 + name.length + 1;
     }
 
     /**
