@@ -10,9 +10,11 @@ import io.unwedge.host.os.Inotify;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.io.Reader;
 import java.io.Writer;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,7 +68,7 @@ public final class DriverModel implements AutoCloseable {
     private final Consumer<String> log;
     private final Map<PciAddress, GpuState> states = new LinkedHashMap<>();
     private final List<Thread> threads = new ArrayList<>();
-    private final List<Path> fifos = new ArrayList<>();
+    private final List<FileChannel> fifos = new ArrayList<>();
     private final Map<String, Object> emitLock = new ConcurrentHashMap<>();
     private Inotify inotify;
     private volatile boolean closed;
@@ -89,8 +91,13 @@ public final class DriverModel implements AutoCloseable {
                     Files.deleteIfExists(fifo);
                     Fifo.create(fifo, 0200);
                 }
-                fifos.add(fifo);
-                var t = Thread.ofPlatform().daemon().name("sim-" + driver.getFileName() + "-" + op).unstarted(() -> readFifo(fifo, op));
+                // O_RDWR: never blocks on open and keeps a writer, so the reader sees no EOF between the
+                // daemon's writes; close() hands the reader its stop line without opening the path again
+                var channel = FileChannel.open(fifo, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                // a second, write-only descriptor for the stop line (a FileChannel's read and write share
+                // a lock, so the reader's own channel cannot be written while it blocks in read)
+                fifos.add(FileChannel.open(fifo, StandardOpenOption.WRITE));
+                var t = Thread.ofPlatform().daemon().name("sim-" + driver.getFileName() + "-" + op).unstarted(() -> readFifo(fifo, channel, op));
                 threads.add(t);
                 t.start();
             }
@@ -108,10 +115,8 @@ public final class DriverModel implements AutoCloseable {
 
     // ---- the driver core: bind and unbind -------------------------------------------------------
 
-    private void readFifo(Path fifo, String op) {
-        // O_RDWR keeps a writer open, so the reader never sees EOF between the daemon's writes
-        try (var channel = java.nio.channels.FileChannel.open(fifo, StandardOpenOption.READ, StandardOpenOption.WRITE);
-             var in = new BufferedReader(new InputStreamReader(java.nio.channels.Channels.newInputStream(channel), StandardCharsets.US_ASCII))) {
+    private void readFifo(Path fifo, FileChannel channel, String op) {
+        try (channel; var in = new BufferedReader(new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.US_ASCII))) {
             String line;
             while ((line = in.readLine()) != null) {
                 if (closed || line.equals(STOP)) return;
@@ -361,9 +366,10 @@ public final class DriverModel implements AutoCloseable {
         if (closed) return;
         closed = true;
         if (inotify != null) inotify.close();
-        for (Path fifo : fifos) {
-            try (OutputStream out = Files.newOutputStream(fifo, StandardOpenOption.WRITE)) {
-                out.write((STOP + "\n").getBytes(StandardCharsets.US_ASCII));
+        for (var channel : fifos) {
+            try (channel) {
+                // the reader holds the pipe open, so this cannot block
+                channel.write(ByteBuffer.wrap((STOP + "\n").getBytes(StandardCharsets.US_ASCII)));
             } catch (IOException ignored) {
                 // the reader is gone already
             }
