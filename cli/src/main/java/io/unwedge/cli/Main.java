@@ -9,8 +9,8 @@ import picocli.CommandLine.Command;
         description = "Recovers wedged Linux DRM GPUs: hears the kernel's WEDGED uevents, rebinds, verifies.",
         subcommands = {DemoCommand.class, DaemonCommand.class, UsersCommand.class, HistoryCommand.class, ShowCommand.class, StatusCommand.class, ExportCommand.class,
                 SimCommand.class, CommandLine.HelpCommand.class},
-        footer = {"%nSafety: only `unwedge daemon` without --sysfs touches the real /sys; everything else works on",
-                "a virtual host made by `unwedge sim create`."})
+        footer = {"%nSafety: only `unwedge daemon` without --sysfs touches the real /sys;",
+                "everything else works on a virtual host made by `unwedge sim create`."})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
