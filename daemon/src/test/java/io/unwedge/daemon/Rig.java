@@ -67,6 +67,16 @@ final class Rig implements AutoCloseable {
 
     /** With {@code drain}, the live /proc, and the virtual host's dev/ (the daemon's default beside its sysfs). */
     Rig(Path dir, int gpus, Timeouts timeouts, boolean dryRun, boolean kernel, DrainPolicy drain) throws Exception {
+        this(dir, gpus, timeouts, dryRun, kernel, drain, (journal, host, model) -> {});
+    }
+
+    /** What a test arranges before the daemon starts: a journal an earlier daemon left, a device's state. */
+    @FunctionalInterface
+    interface Before {
+        void arrange(Journal journal, VirtualHost host, DriverModel model) throws Exception;
+    }
+
+    Rig(Path dir, int gpus, Timeouts timeouts, boolean dryRun, boolean kernel, DrainPolicy drain, Before before) throws Exception {
         host = VirtualHost.create(dir.resolve("host"), gpus, GpuModel.XE, 0);
         topology = new Topology(new Sysfs(host.sys()));
         UeventSink sink;
@@ -87,6 +97,12 @@ final class Rig implements AutoCloseable {
         }
         var log = new EventLog(new PrintStream(logBytes, true, StandardCharsets.UTF_8), InstantSource.system(), EventLog.Level.DEBUG);
         journal = Journal.open(Files.createDirectories(dir.resolve("state")), InstantSource.system(), log);
+        model = new DriverModel(host, sink, Duration.ofMillis(20), line -> {
+            simLines.add(line);
+            onSimLine.accept(line);
+        });
+        model.start();
+        before.arrange(journal, host, model);
         supervisor = new Supervisor(source, topology, new Supervisor.Settings(timeouts, dryRun, drain, Path.of("/proc"), Optional.empty()), log, reports::add, Optional.of(journal),
                 notifier, heartbeat);
         loop = Thread.ofPlatform().name("test-supervisor").start(() -> {
@@ -96,11 +112,6 @@ final class Rig implements AutoCloseable {
                 throw new RuntimeException(e);
             }
         });
-        model = new DriverModel(host, sink, Duration.ofMillis(20), line -> {
-            simLines.add(line);
-            onSimLine.accept(line);
-        });
-        model.start();
     }
 
     static Timeouts timeouts(long bindMs, long settleMs) {
