@@ -98,52 +98,32 @@ public final class EventLog {
 
     private void json(StringBuilder b, Level level, String event, Object... fields) {
         b.append("{\"time\":");
-        jsonString(b, DateTimeFormatter.ISO_INSTANT.format(clock.instant().truncatedTo(ChronoUnit.MILLIS)));
+        JsonText.append(b, DateTimeFormatter.ISO_INSTANT.format(clock.instant().truncatedTo(ChronoUnit.MILLIS)));
         b.append(",\"level\":");
-        jsonString(b, level.name().toLowerCase(Locale.ROOT));
+        JsonText.append(b, level.name().toLowerCase(Locale.ROOT));
         b.append(",\"event\":");
-        jsonString(b, event);
+        JsonText.append(b, event);
         int i = 0;
         for (; i + 1 < fields.length; i += 2) {
             var v = fields[i + 1];
             if (v == null) continue;
             String key = String.valueOf(fields[i]);
             b.append(',');
-            jsonString(b, RESERVED.contains(key) ? "_" + key : key);
+            JsonText.append(b, RESERVED.contains(key) ? "_" + key : key);
             b.append(':');
             if (v instanceof Boolean || v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte) {
                 b.append(v);
             } else {
-                jsonString(b, String.valueOf(v));
+                JsonText.append(b, String.valueOf(v));
             }
         }
         if (i < fields.length) {
             b.append(",\"msg\":");
-            jsonString(b, String.valueOf(fields[i]));
+            JsonText.append(b, String.valueOf(fields[i]));
         }
         b.append('}');
     }
 
-    /** RFC 8259 §7: quote, backslash and the control characters escaped; everything else as is (UTF-8 out). */
-    static void jsonString(StringBuilder b, String s) {
-        b.append('"');
-        for (int k = 0; k < s.length(); k++) {
-            char c = s.charAt(k);
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                case '\r' -> b.append("\\r");
-                case '\t' -> b.append("\\t");
-                default -> {
-                    // U+2028/9 are valid JSON but end a line for JavaScript readers; escape them as well
-                    if (c < 0x20 || c == 0x7f || c == 0x2028 || c == 0x2029) b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-                    else b.append(c);
-                }
-            }
-        }
-        b.append('"');
-    }
 
     public void debug(String event, Object... fields) {
         log(Level.DEBUG, event, fields);

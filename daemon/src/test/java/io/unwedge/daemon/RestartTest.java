@@ -36,6 +36,16 @@ class RestartTest {
         return id;
     }
 
+    /** The unbind the earlier daemon wrote before it died, as the kernel would have carried it out. */
+    static void unbindByHand(io.unwedge.sim.VirtualHost host, io.unwedge.sim.SimGpu gpu) throws Exception {
+        Files.writeString(host.sys().resolve("bus/pci/drivers/xe/unbind"), gpu.bdf() + "\n");
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (host.isBound(gpu)) {
+            if (System.nanoTime() > deadline) throw new AssertionError("the sim did not unbind");
+            Thread.sleep(5);
+        }
+    }
+
     static void awaitNoneUnfinished(Rig rig) throws Exception {
         long deadline = System.nanoTime() + 15_000_000_000L;
         while (!rig.journal.unfinished().isEmpty()) {
@@ -66,13 +76,8 @@ class RestartTest {
         try (var rig = new Rig(dir, 1, Rig.timeouts(800, 100), false, true, DrainPolicy.DEFAULT, (journal, host, model) -> {
             var gpu = host.gpus().getFirst();
             id[0] = unboundByAnEarlierDaemon(journal, wedge(gpu.devpath() + "/drm/card0"));
-            // the earlier daemon's unbind took effect; the driver will not probe this time
-            Files.writeString(host.sys().resolve("bus/pci/drivers/xe/unbind"), gpu.bdf() + "\n");
-            long deadline = System.nanoTime() + 5_000_000_000L;
-            while (host.isBound(gpu)) {
-                if (System.nanoTime() > deadline) throw new AssertionError("the sim did not unbind");
-                Thread.sleep(5);
-            }
+            unbindByHand(host, gpu);
+            // the driver will not probe this time
             model.failProbes(gpu.bdf(), 1);
         })) {
             awaitNoneUnfinished(rig);
@@ -92,12 +97,7 @@ class RestartTest {
         try (var rig = new Rig(dir, 1, Rig.timeouts(3000, 100), false, true, DrainPolicy.DEFAULT, (journal, host, model) -> {
             var gpu = host.gpus().getFirst();
             id[0] = unboundByAnEarlierDaemon(journal, wedge(gpu.devpath() + "/drm/card0"));
-            Files.writeString(host.sys().resolve("bus/pci/drivers/xe/unbind"), gpu.bdf() + "\n");
-            long deadline = System.nanoTime() + 5_000_000_000L;
-            while (host.isBound(gpu)) {
-                if (System.nanoTime() > deadline) throw new AssertionError("the sim did not unbind");
-                Thread.sleep(5);
-            }
+            unbindByHand(host, gpu);
         })) {
             awaitNoneUnfinished(rig);
             var row = rig.journal.show(id[0]).orElseThrow().recovery();

@@ -272,10 +272,14 @@ public final class Journal implements AutoCloseable {
                 bySize += n[0];
                 events += n[1] + deleteOrphanEvents(us(now.minus(ORPHAN_EVENT_GRACE)));
             }
-            try (var s = c.createStatement()) {
-                s.execute("PRAGMA wal_checkpoint(TRUNCATE)");
-                s.execute("VACUUM");
-                s.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+            if (byAge + bySize + events > 0) {
+                // rewriting the file holds the journal, and so every recovery's intent, for as long as it
+                // takes: only worth it when something went (not at every daemon start)
+                try (var s = c.createStatement()) {
+                    s.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+                    s.execute("VACUUM");
+                    s.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+                }
             }
             long after = bytesOnDisk();
             return new Pruned(byAge, bySize, events, before, after, under);
