@@ -452,7 +452,7 @@ public final class Journal implements AutoCloseable {
                 recoveryId); var rs = s.executeQuery()) {
             var steps = new ArrayList<StepRow>();
             while (rs.next()) {
-                steps.add(new StepRow(rs.getLong(1), rs.getLong(2), Step.valueOf(rs.getString(3).toUpperCase(Locale.ROOT)),
+                steps.add(new StepRow(rs.getLong(1), rs.getLong(2), step(rs.getString(3)),
                         instant(rs.getLong(4)), optInstant(rs, 5), optInstant(rs, 6), Optional.ofNullable(rs.getString(7)),
                         Optional.ofNullable(rs.getString(8))));
             }
@@ -659,6 +659,11 @@ public final class Journal implements AutoCloseable {
 
     static Instant instant(long us) {
         return Instant.EPOCH.plus(us, ChronoUnit.MICROS);
+    }
+
+    /** A step as the journal names it; a word this build does not know was written by a newer unwedge. */
+    private static Step step(String word) throws SQLException {
+        return Step.ofWord(word).orElseThrow(() -> new SQLException("unknown step '" + word + "' (written by a newer unwedge?)"));
     }
 
     private static Optional<Instant> optInstant(ResultSet rs, int column) throws SQLException {
