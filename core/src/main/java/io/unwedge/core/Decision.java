@@ -1,22 +1,64 @@
 package io.unwedge.core;
 
 import java.util.List;
+import java.util.Objects;
 
-/** What unwedge decides to do about one wedge, with the reason, before it touches anything. */
+/** What unwedge decides to do about one wedge, with the reason for everything, before it touches anything. */
 public sealed interface Decision {
 
     String reason();
 
-    /** Recover with {@code method} by running {@code steps} in order. */
-    record Recover(RecoveryMethod method, List<Step> steps, String reason) implements Decision {
+    /**
+     * Recover by trying {@code ladder} in order: the driver's methods, least side-effects first, that this
+     * device and the policy allow. A failed attempt escalates to the next; after the last, quarantine.
+     *
+     * @param skipped the driver's methods left out, each with why
+     */
+    record Recover(List<Attempt> ladder, List<Skipped> skipped, String reason) implements Decision {
         public Recover {
+            ladder = List.copyOf(ladder);
+            skipped = List.copyOf(skipped);
+            if (ladder.isEmpty()) throw new IllegalArgumentException("a recovery needs at least one attempt");
+        }
+
+        public Attempt first() {
+            return ladder.getFirst();
+        }
+    }
+
+    /** Nothing to recover: the driver said {@code none}. Telemetry only. */
+    record Telemetry(String reason) implements Decision {}
+
+    /**
+     * unwedge will not recover the device itself and hands it over: to the operator (an alert) or to a
+     * command (hook, reboot request, firmware flash), by policy.
+     */
+    record Handoff(RecoveryMethod method, MethodPolicy.Handoff to, List<Skipped> skipped, String reason) implements Decision {
+        public Handoff {
+            Objects.requireNonNull(method);
+            Objects.requireNonNull(to);
+            skipped = List.copyOf(skipped);
+        }
+    }
+
+    /** unwedge will not act at all (a bad or mismatched event); the device stays as it is and the reason is said. */
+    record Refuse(String reason) implements Decision {}
+
+    /** What the planner makes of one of the driver's methods: an attempt, or a skip. */
+    sealed interface Rung permits Attempt, Skipped {
+        RecoveryMethod method();
+
+        String why();
+    }
+
+    /** One method to try, its steps, and why this way. */
+    record Attempt(RecoveryMethod method, List<Step> steps, String why) implements Rung {
+        public Attempt {
+            Objects.requireNonNull(method);
             steps = List.copyOf(steps);
         }
     }
 
-    /** Nothing to recover: the driver said so ({@code none}). */
-    record NothingToDo(String reason) implements Decision {}
-
-    /** A recovery is needed but unwedge will not run one; the device stays as it is and the reason is said. */
-    record Refuse(String reason) implements Decision {}
+    /** A method of the driver's list that will not be tried, and why. */
+    record Skipped(RecoveryMethod method, String why) implements Rung {}
 }
