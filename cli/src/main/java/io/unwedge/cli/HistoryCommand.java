@@ -88,6 +88,7 @@ final class HistoryCommand implements Callable<Integer> {
         return Json.object("id", r.id(), "event_id", r.eventId(), "seqnum", r.seqnum(), "bdf", r.bdf(), "card", r.card(),
                 "methods", r.methods(), "task", r.task(), "received_at", r.receivedAt(), "started_at", r.startedAt(),
                 "ended_at", r.endedAt(), "duration_us", r.duration().map(d -> d.toNanos() / 1_000), "method", r.method(),
-                "result", r.result(), "reason", r.reason(), "card_after", r.cardAfter(), "latency_us", r.latencyMicros());
+                "result", r.result(), "reason", r.reason(), "card_after", r.cardAfter(), "latency_us", r.latencyMicros(),
+                "escalated_from", r.escalatedFrom());
     }
 }

@@ -104,7 +104,8 @@ class ExportTest {
         assertThat(first).containsEntry("id", 1L).containsEntry("bdf", "0000:06:00.0").containsEntry("card", "card1")
                 .containsEntry("seqnum", 5208L).containsEntry("methods", "rebind,bus-reset").containsEntry("method", "rebind")
                 .containsEntry("result", "recovered").containsEntry("task", "glx\"gears\\[4242]")
-                .containsEntry("started_at", "2026-11-25T10:00:00Z").containsEntry("latency_us", 850L);
+                .containsEntry("started_at", "2026-11-25T10:00:00Z").containsEntry("latency_us", 850L)
+                .containsEntry("escalated_from", StrictJson.NULL);
         String raw = (String) first.get("raw_uevent");
         assertThat(raw.getBytes(StandardCharsets.UTF_8)).isEqualTo(UeventCodec.encode(wedge("card1", "0000:06:00.0", 5208).uevent()));
         assertThat(raw).startsWith("change@/devices/").contains("\0WEDGED=rebind,bus-reset\0").endsWith("\0");

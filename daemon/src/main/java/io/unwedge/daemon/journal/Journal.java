@@ -136,6 +136,38 @@ public final class Journal implements AutoCloseable {
                 eventId, event.bdf().toString(), event.card(), us(clock.instant())));
     }
 
+    /**
+     * Begins a recovery that escalates from an earlier one of the same event (its method failed; a heavier one
+     * is tried). Committed like {@link #beginRecovery}.
+     *
+     * @throws JournalException when {@code escalatedFrom} is no recovery of this event and device
+     */
+    public synchronized long beginEscalation(long eventId, WedgedEvent event, long escalatedFrom) throws JournalException {
+        return eventually(() -> {
+            String what = "begin an escalation from recovery " + escalatedFrom;
+            try (var s = prepare("""
+                    INSERT INTO recoveries (event_id, bdf, card, started_at, escalated_from)
+                    SELECT ?1, ?2, ?3, ?4, id FROM recoveries WHERE id = ?5 AND event_id = ?1 AND bdf = ?2 RETURNING id""",
+                    eventId, event.bdf().toString(), event.card(), us(clock.instant()), escalatedFrom); var rs = s.executeQuery()) {
+                if (rs.next()) return rs.getLong(1);
+            } catch (SQLException e) {
+                throw failed(what, e);
+            }
+            throw new JournalException("cannot " + what + " in " + file + ": " + escalationMismatch(eventId, event, escalatedFrom));
+        });
+    }
+
+    /** Why {@code escalatedFrom} cannot be escalated from, in the words of what is there. */
+    private String escalationMismatch(long eventId, WedgedEvent event, long escalatedFrom) throws JournalException {
+        try (var s = prepare("SELECT event_id, bdf FROM recoveries WHERE id = ?", escalatedFrom); var rs = s.executeQuery()) {
+            if (!rs.next()) return "there is no recovery " + escalatedFrom;
+            return "recovery " + escalatedFrom + " is of event " + rs.getLong(1) + " on " + rs.getString(2) + ", not of event "
+                    + eventId + " on " + event.bdf();
+        } catch (SQLException e) {
+            throw failed("read recovery " + escalatedFrom, e);
+        }
+    }
+
     /** Records the driver the recovery is about to unbind: a restart that finds the device unbound binds it to this. */
     public synchronized void driver(long recoveryId, String driver) throws JournalException {
         eventually(() -> {
@@ -200,6 +232,72 @@ public final class Journal implements AutoCloseable {
         }
     }
 
+    /**
+     * Records what was collected about a wedge; the task (and pid) are the event's {@code TASK=}/{@code PID=}.
+     * Durable when this returns: repeat offences are judged from these rows.
+     *
+     * @param exe          the task's executable ({@code /proc/<pid>/exe}), when it could be read
+     * @param devcoredumps the files the device's dumps were saved to
+     * @param bytes        their total size
+     * @param note         anything else worth keeping (a dump that vanished, one not freed); may be empty
+     * @return the row's id
+     */
+    public synchronized long recordTelemetry(long eventId, WedgedEvent event, Optional<String> exe, List<Path> devcoredumps,
+                                             long bytes, String note) throws JournalException {
+        java.util.Objects.requireNonNull(note, "note");
+        if (bytes < 0) throw new IllegalArgumentException("telemetry bytes must not be negative: " + bytes);
+        exe.ifPresent(x -> {
+            if (!x.startsWith("/")) throw new IllegalArgumentException("an executable is an absolute path, not '" + x + "'");
+        });
+        var files = new StringBuilder();
+        for (var f : devcoredumps) {
+            String name = f.toString();
+            // one file per line: a name with a line break in it would read back as two
+            if (name.indexOf('\n') >= 0 || name.indexOf('\r') >= 0) throw new IllegalArgumentException("a devcoredump file name with a line break: " + name.replace("\n", "\\n"));
+            if (!files.isEmpty()) files.append('\n');
+            files.append(name);
+        }
+        return insert("record telemetry of event " + eventId, """
+                INSERT INTO telemetry (event_id, at, bdf, card, pid, task, exe, devcoredumps, bytes, note)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
+                eventId, us(clock.instant()), event.bdf().toString(), event.card(), event.task().map(t -> t.pid()).orElse(null),
+                event.task().map(t -> t.comm()).orElse(null), exe.orElse(null), files.toString(), bytes, note);
+    }
+
+    /**
+     * Puts a device in quarantine, durably. A device has at most one active quarantine: when it has one
+     * already, that one is kept as it is (its time, reason and mode) and this returns false.
+     *
+     * @return whether a quarantine began
+     */
+    public synchronized boolean quarantine(PciAddress bdf, String reason, Quarantine.Mode mode) throws JournalException {
+        java.util.Objects.requireNonNull(bdf, "bdf");
+        java.util.Objects.requireNonNull(mode, "mode");
+        if (reason == null || reason.isBlank()) throw new IllegalArgumentException("a quarantine needs a reason");
+        try (var s = prepare("INSERT INTO quarantine (bdf, since, reason, mode) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                bdf.toString(), us(clock.instant()), reason, mode.toString())) {
+            return s.executeUpdate() == 1;
+        } catch (SQLException e) {
+            throw failed("quarantine " + bdf, e);
+        }
+    }
+
+    /**
+     * Ends a device's quarantine, durably, saying who released it.
+     *
+     * @return whether one was active
+     */
+    public synchronized boolean release(PciAddress bdf, String by) throws JournalException {
+        java.util.Objects.requireNonNull(bdf, "bdf");
+        if (by == null || by.isBlank()) throw new IllegalArgumentException("a release says who released it");
+        try (var s = prepare("UPDATE quarantine SET released_at = ?, released_by = ? WHERE bdf = ? AND released_at IS NULL",
+                us(clock.instant()), by, bdf.toString())) {
+            return s.executeUpdate() == 1;
+        } catch (SQLException e) {
+            throw failed("release " + bdf + " from quarantine", e);
+        }
+    }
+
     // ---- retention ----
 
     /**
@@ -208,11 +306,14 @@ public final class Journal implements AutoCloseable {
      * @param byAge       recoveries deleted for being older than the age limit
      * @param bySize      recoveries deleted, oldest first, to bring the file under the size limit
      * @param events      events deleted (those of deleted recoveries, and old ones no recovery came of)
+     * @param telemetry   telemetry rows deleted (with their events)
+     * @param quarantines released quarantines deleted for being older than the age limit
      * @param bytesBefore the file and its WAL before
      * @param bytesAfter  the file and its WAL after the checkpoint and the vacuum
      * @param underCap    false when what must be kept alone is larger than the size limit (the data, as vacuumed)
      */
-    public record Pruned(long byAge, long bySize, long events, long bytesBefore, long bytesAfter, boolean underCap) {}
+    public record Pruned(long byAge, long bySize, long events, long telemetry, long quarantines, long bytesBefore, long bytesAfter,
+                         boolean underCap) {}
 
     /** Recoveries to delete per round of the size pruning; the used size is measured between rounds. */
     private static final int SIZE_BATCH = 64;
@@ -227,9 +328,9 @@ public final class Journal implements AutoCloseable {
      * The ids of the recoveries retention never deletes: every unfinished one
      * (a restart reconciles it from these rows), the last of each device (what {@code status} shows), and for
      * each device the one holding its latest unbind ({@link #leftUnbound} reads it to tell a device unwedge may
-     * have left without a driver).
-     * TODO(issue 4, quarantine): when quarantines land, a device's quarantine rows and the recoveries they name
-     * must be kept here too, or a prune would silently lift a quarantine.
+     * have left without a driver). An escalation keeps the recoveries it escalated from: {@link #deleteRecoveries}
+     * adds them, since a chain is one event's history. An active quarantine is never pruned (it names no
+     * recovery, so none has to be kept for it); a released one goes with age.
      */
     private static final String KEPT = """
             SELECT id FROM recoveries WHERE ended_at IS NULL
@@ -238,8 +339,11 @@ public final class Journal implements AutoCloseable {
                 SELECT max(s.id) FROM steps s JOIN recoveries r ON r.id = s.recovery_id WHERE s.step = 'unbind' GROUP BY r.bdf)""";
 
     /**
-     * Deletes recoveries (with their steps, restarts and events) started more than {@code maxAge} ago, then,
-     * while the data is larger than {@code maxBytes}, the oldest others; never one {@link #KEPT} names. Then
+     * Deletes recoveries (with their steps, restarts, events and the events' telemetry) started more than
+     * {@code maxAge} ago, then, while the data is larger than {@code maxBytes}, the oldest others; never one
+     * {@link #KEPT} names. Telemetry of an event no recovery came of (a {@code none} wedge) goes with its event,
+     * by age and then, oldest first, by size; a quarantine released more than {@code maxAge} ago goes, an
+     * active one never. Then
      * gives the space back: {@code wal_checkpoint(TRUNCATE)}, {@code VACUUM}, and a checkpoint again.
      *
      * <p>Why {@code VACUUM} and not {@code incremental_vacuum}: the journal was created with
@@ -263,16 +367,21 @@ public final class Journal implements AutoCloseable {
             long[] aged = deleteRecoveries("r.started_at < ?1", cutoff, Long.MAX_VALUE);
             long byAge = aged[0];
             long orphanCutoff = Math.min(cutoff, us(now.minus(ORPHAN_EVENT_GRACE)));
-            long events = aged[1] + deleteOrphanEvents(orphanCutoff);
+            long[] told = deleteTelemetryOnlyEvents(orphanCutoff, Long.MAX_VALUE);
+            long events = aged[1] + told[0] + deleteOrphanEvents(orphanCutoff);
+            long telemetry = aged[2] + told[1];
+            long quarantines = deleteReleasedQuarantines(cutoff);
             long bySize = 0;
             boolean under;
             while (!(under = usedBytes() <= maxBytes)) {
                 long[] n = deleteRecoveries("1", 0L, SIZE_BATCH);
-                if (n[0] == 0) break; // only kept rows left
+                long[] t = deleteTelemetryOnlyEvents(us(now.minus(ORPHAN_EVENT_GRACE)), SIZE_BATCH);
+                if (n[0] == 0 && t[0] == 0) break; // only kept rows left
                 bySize += n[0];
-                events += n[1] + deleteOrphanEvents(us(now.minus(ORPHAN_EVENT_GRACE)));
+                events += n[1] + t[0] + deleteOrphanEvents(us(now.minus(ORPHAN_EVENT_GRACE)));
+                telemetry += n[2] + t[1];
             }
-            if (byAge + bySize + events > 0) {
+            if (byAge + bySize + events + telemetry + quarantines > 0) {
                 // rewriting the file holds the journal, and so every recovery's intent, for as long as it
                 // takes: only worth it when something went (not at every daemon start)
                 try (var s = c.createStatement()) {
@@ -282,7 +391,7 @@ public final class Journal implements AutoCloseable {
                 }
             }
             long after = bytesOnDisk();
-            return new Pruned(byAge, bySize, events, before, after, under);
+            return new Pruned(byAge, bySize, events, telemetry, quarantines, before, after, under);
         } catch (SQLException e) {
             throw failed("prune the journal", e);
         }
@@ -290,8 +399,9 @@ public final class Journal implements AutoCloseable {
 
     /**
      * Deletes up to {@code limit} of the oldest recoveries matching {@code where} (on {@code recoveries r}, with
-     * {@code ?1} bound to {@code arg}) that are not {@link #KEPT}, with their steps, restarts and then-unused
-     * events, in one transaction. Returns how many recoveries went, and how many events.
+     * {@code ?1} bound to {@code arg}) that are not {@link #KEPT}, with the escalations from them, their steps,
+     * restarts, and then-unused events with those events' telemetry, in one transaction. Returns how many
+     * recoveries went, how many events, and how many telemetry rows.
      */
     private long[] deleteRecoveries(String where, long arg, long limit) throws SQLException {
         c.setAutoCommit(false);
@@ -302,23 +412,43 @@ public final class Journal implements AutoCloseable {
                 s.execute("CREATE TEMP TABLE IF NOT EXISTS kept (id INTEGER PRIMARY KEY)");
                 s.execute("DELETE FROM kept");
                 s.execute("INSERT OR IGNORE INTO kept (id) " + KEPT);
+                // what a kept recovery escalated from is kept with it: a chain is one event's history
+                s.execute("""
+                        WITH RECURSIVE up(id) AS (
+                            SELECT escalated_from FROM recoveries WHERE id IN (SELECT id FROM kept) AND escalated_from IS NOT NULL
+                            UNION SELECT r.escalated_from FROM recoveries r JOIN up ON r.id = up.id WHERE r.escalated_from IS NOT NULL)
+                        INSERT OR IGNORE INTO kept (id) SELECT id FROM up""");
             }
             long n, events;
             try (var s = prepare("INSERT INTO doomed (id, event_id) SELECT r.id, r.event_id FROM recoveries r WHERE (" + where
                     + ") AND r.id NOT IN (SELECT id FROM kept) ORDER BY r.id LIMIT ?2", arg, limit)) {
-                n = s.executeUpdate();
+                s.executeUpdate();
             }
+            long telemetry;
             try (var s = c.createStatement()) {
+                // and what escalated from a doomed one goes with it (none of those is kept: see above)
+                s.execute("""
+                        WITH RECURSIVE down(id) AS (
+                            SELECT id FROM doomed
+                            UNION SELECT r.id FROM recoveries r JOIN down ON r.escalated_from = down.id)
+                        INSERT OR IGNORE INTO doomed (id, event_id)
+                        SELECT r.id, r.event_id FROM recoveries r WHERE r.id IN (SELECT id FROM down) AND r.id NOT IN (SELECT id FROM kept)""");
+                try (var rs = s.executeQuery("SELECT count(*) FROM doomed")) {
+                    rs.next();
+                    n = rs.getLong(1);
+                }
                 s.execute("DELETE FROM steps WHERE recovery_id IN (SELECT id FROM doomed)");
                 s.execute("DELETE FROM restarts WHERE recovery_id IN (SELECT id FROM doomed)");
                 s.execute("DELETE FROM recoveries WHERE id IN (SELECT id FROM doomed)");
+                telemetry = s.executeUpdate("DELETE FROM telemetry WHERE event_id IN (SELECT event_id FROM doomed)"
+                        + " AND event_id NOT IN (SELECT event_id FROM recoveries)");
                 events = s.executeUpdate("DELETE FROM events WHERE id IN (SELECT event_id FROM doomed)"
                         + " AND id NOT IN (SELECT event_id FROM recoveries)");
                 s.execute("DELETE FROM doomed");
                 s.execute("DELETE FROM kept");
             }
             c.commit();
-            return new long[] {n, events};
+            return new long[] {n, events, telemetry};
         } catch (SQLException e) {
             c.rollback();
             throw e;
@@ -327,10 +457,53 @@ public final class Journal implements AutoCloseable {
         }
     }
 
-    /** Events older than {@code cutoffUs} that no recovery refers to. */
+    /** Events older than {@code cutoffUs} that nothing came of: no recovery, no telemetry. */
     private long deleteOrphanEvents(long cutoffUs) throws SQLException {
-        try (var s = prepare("DELETE FROM events WHERE received_at < ? AND NOT EXISTS (SELECT 1 FROM recoveries r WHERE r.event_id = events.id)",
-                cutoffUs)) {
+        try (var s = prepare("""
+                DELETE FROM events WHERE received_at < ? AND NOT EXISTS (SELECT 1 FROM recoveries r WHERE r.event_id = events.id)
+                  AND NOT EXISTS (SELECT 1 FROM telemetry t WHERE t.event_id = events.id)""", cutoffUs)) {
+            return s.executeUpdate();
+        }
+    }
+
+    /**
+     * Up to {@code limit} of the oldest events received before {@code cutoffUs} that have telemetry and no
+     * recovery (a {@code none} wedge), with their telemetry, in one transaction. Returns how many events went
+     * and how many telemetry rows.
+     */
+    private long[] deleteTelemetryOnlyEvents(long cutoffUs, long limit) throws SQLException {
+        c.setAutoCommit(false);
+        try {
+            try (var s = c.createStatement()) {
+                s.execute("CREATE TEMP TABLE IF NOT EXISTS doomed_events (id INTEGER PRIMARY KEY)");
+                s.execute("DELETE FROM doomed_events");
+            }
+            try (var s = prepare("""
+                    INSERT INTO doomed_events (id) SELECT e.id FROM events e WHERE e.received_at < ?1
+                      AND NOT EXISTS (SELECT 1 FROM recoveries r WHERE r.event_id = e.id)
+                      AND EXISTS (SELECT 1 FROM telemetry t WHERE t.event_id = e.id)
+                    ORDER BY e.id LIMIT ?2""", cutoffUs, limit)) {
+                s.executeUpdate();
+            }
+            long telemetry, events;
+            try (var s = c.createStatement()) {
+                telemetry = s.executeUpdate("DELETE FROM telemetry WHERE event_id IN (SELECT id FROM doomed_events)");
+                events = s.executeUpdate("DELETE FROM events WHERE id IN (SELECT id FROM doomed_events)");
+                s.execute("DELETE FROM doomed_events");
+            }
+            c.commit();
+            return new long[] {events, telemetry};
+        } catch (SQLException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(true);
+        }
+    }
+
+    /** Quarantines released before {@code cutoffUs}; an active one is never touched. */
+    private long deleteReleasedQuarantines(long cutoffUs) throws SQLException {
+        try (var s = prepare("DELETE FROM quarantine WHERE released_at IS NOT NULL AND released_at < ?", cutoffUs)) {
             return s.executeUpdate();
         }
     }
@@ -426,7 +599,7 @@ public final class Journal implements AutoCloseable {
 
     private static final String RECOVERY_COLUMNS = """
             SELECT r.id, r.event_id, e.seqnum, r.bdf, r.card, e.methods, e.task, e.received_at, r.started_at, r.method,
-                   r.result, r.reason, r.ended_at, r.card_after, r.latency_us, r.driver
+                   r.result, r.reason, r.ended_at, r.card_after, r.latency_us, r.driver, r.escalated_from
             FROM recoveries r JOIN events e ON e.id = r.event_id
             """;
 
@@ -501,6 +674,85 @@ public final class Journal implements AutoCloseable {
             }
         } catch (SQLException e) {
             throw failed("export the journal", e);
+        }
+    }
+
+    /** A recovery of a device, as budgets and flap detection need it. */
+    public record Attempt(long id, Instant startedAt, long eventId, Optional<String> method, Optional<String> result,
+                          Optional<Long> escalatedFrom) {}
+
+    /** The device's recoveries started at or after {@code since}, oldest first, unfinished ones included. */
+    public synchronized List<Attempt> recoveriesSince(PciAddress bdf, Instant since) throws JournalException {
+        try (var s = prepare("""
+                SELECT id, started_at, event_id, method, result, escalated_from FROM recoveries
+                WHERE bdf = ? AND started_at >= ? ORDER BY started_at, id""", bdf.toString(), us(since)); var rs = s.executeQuery()) {
+            var out = new ArrayList<Attempt>();
+            while (rs.next()) {
+                long from = rs.getLong(6);
+                Optional<Long> escalatedFrom = rs.wasNull() ? Optional.empty() : Optional.of(from);
+                out.add(new Attempt(rs.getLong(1), instant(rs.getLong(2)), rs.getLong(3), Optional.ofNullable(rs.getString(4)),
+                        Optional.ofNullable(rs.getString(5)), escalatedFrom));
+            }
+            return out;
+        } catch (SQLException e) {
+            throw failed("read the recoveries of " + bdf + " since " + since, e);
+        }
+    }
+
+    /**
+     * When a task offended since {@code since}, oldest first: the times of the telemetry rows naming it. A task
+     * is its comm and, when it was known, its executable: a row matches when both are the same (a row without
+     * an executable matches only a query without one). Ask before recording the offence being judged, or it is
+     * counted among the earlier ones.
+     */
+    public synchronized List<Instant> offences(String comm, Optional<String> exe, Instant since) throws JournalException {
+        if (comm == null || comm.isEmpty()) throw new IllegalArgumentException("an offender needs a comm");
+        try (var s = prepare("SELECT at FROM telemetry WHERE task = ?1 AND exe IS ?2 AND at >= ?3 ORDER BY at, id",
+                comm, exe.orElse(null), us(since)); var rs = s.executeQuery()) {
+            var out = new ArrayList<Instant>();
+            while (rs.next()) out.add(instant(rs.getLong(1)));
+            return out;
+        } catch (SQLException e) {
+            throw failed("read the offences of " + comm + exe.map(x -> " (" + x + ")").orElse(""), e);
+        }
+    }
+
+    /** Telemetry rows, newest first, of one device and since a time when given. */
+    public synchronized List<TelemetryRow> telemetry(Optional<PciAddress> bdf, Optional<Instant> since, int limit) throws JournalException {
+        if (limit < 1) throw new IllegalArgumentException("limit must be at least 1: " + limit);
+        try (var s = prepare("""
+                SELECT id, event_id, at, bdf, card, pid, task, exe, devcoredumps, bytes, note FROM telemetry
+                WHERE (?1 IS NULL OR bdf = ?1) AND (?2 IS NULL OR at >= ?2) ORDER BY at DESC, id DESC LIMIT ?3""",
+                bdf.map(PciAddress::toString).orElse(null), since.map(Journal::us).orElse(null), limit); var rs = s.executeQuery()) {
+            var out = new ArrayList<TelemetryRow>();
+            while (rs.next()) {
+                int pid = rs.getInt(6);
+                Optional<Integer> optPid = rs.wasNull() ? Optional.empty() : Optional.of(pid);
+                String files = rs.getString(9);
+                out.add(new TelemetryRow(rs.getLong(1), rs.getLong(2), instant(rs.getLong(3)),
+                        PciAddress.parse(rs.getString(4)).orElseThrow(() -> new SQLException("bad bdf in journal")), rs.getString(5),
+                        optPid, Optional.ofNullable(rs.getString(7)), Optional.ofNullable(rs.getString(8)),
+                        files.isEmpty() ? List.of() : files.lines().map(Path::of).toList(), rs.getLong(10), rs.getString(11)));
+            }
+            return out;
+        } catch (SQLException e) {
+            throw failed("read the telemetry", e);
+        }
+    }
+
+    /** Devices in quarantine now, oldest first. */
+    public synchronized List<Quarantine> quarantined() throws JournalException {
+        try (var s = prepare("SELECT id, bdf, since, reason, mode FROM quarantine WHERE released_at IS NULL ORDER BY since, id");
+             var rs = s.executeQuery()) {
+            var out = new ArrayList<Quarantine>();
+            while (rs.next()) {
+                out.add(new Quarantine(rs.getLong(1), PciAddress.parse(rs.getString(2)).orElseThrow(() -> new SQLException("bad bdf in journal")),
+                        instant(rs.getLong(3)), rs.getString(4),
+                        Quarantine.Mode.parse(rs.getString(5)).orElseThrow(() -> new SQLException("bad quarantine mode in journal"))));
+            }
+            return out;
+        } catch (SQLException e) {
+            throw failed("read the quarantined devices", e);
         }
     }
 
@@ -622,12 +874,14 @@ public final class Journal implements AutoCloseable {
             while (rs.next()) {
                 long latency = rs.getLong(15);
                 Optional<Long> latencyUs = rs.wasNull() ? Optional.empty() : Optional.of(latency);
+                long from = rs.getLong(17);
+                Optional<Long> escalatedFrom = rs.wasNull() ? Optional.empty() : Optional.of(from);
                 out.add(new RecoveryRow(rs.getLong(1), rs.getLong(2), rs.getLong(3),
                         PciAddress.parse(rs.getString(4)).orElseThrow(() -> new SQLException("bad bdf in journal")),
                         rs.getString(5), rs.getString(6), Optional.ofNullable(rs.getString(7)), instant(rs.getLong(8)),
                         instant(rs.getLong(9)), Optional.ofNullable(rs.getString(10)), Optional.ofNullable(rs.getString(11)),
                         Optional.ofNullable(rs.getString(12)), optInstant(rs, 13), Optional.ofNullable(rs.getString(14)), latencyUs,
-                        Optional.ofNullable(rs.getString(16))));
+                        Optional.ofNullable(rs.getString(16)), escalatedFrom));
             }
             return out;
         } catch (SQLException e) {

@@ -15,16 +15,20 @@ import java.util.Optional;
  * @param result  the {@code RecoveryReport.Result} word: recovered, failed, refused, nothing-to-do, dry-run
  * @param driver  the driver the recovery unbound (and must bind again), once it got that far; empty in rows
  *                written before schema v2
+ * @param escalatedFrom the recovery of the same event this one escalates from (schema v3); empty for a
+ *                first attempt
  */
 public record RecoveryRow(long id, long eventId, long seqnum, PciAddress bdf, String card, String methods,
                           Optional<String> task, Instant receivedAt, Instant startedAt, Optional<String> method,
                           Optional<String> result, Optional<String> reason, Optional<Instant> endedAt,
-                          Optional<String> cardAfter, Optional<Long> latencyMicros, Optional<String> driver) {
+                          Optional<String> cardAfter, Optional<Long> latencyMicros, Optional<String> driver,
+                          Optional<Long> escalatedFrom) {
 
     public RecoveryRow {
         Objects.requireNonNull(bdf);
         Objects.requireNonNull(card);
         Objects.requireNonNull(startedAt);
+        Objects.requireNonNull(escalatedFrom);
     }
 
     public boolean finished() {

@@ -43,6 +43,7 @@ public final class Retention implements AutoCloseable {
         try {
             var p = journal.prune(maxAge, maxBytes);
             log.info("journal-pruned", "by_age", p.byAge(), "by_size", p.bySize(), "events", p.events(),
+                    "telemetry", p.telemetry(), "quarantines", p.quarantines(),
                     "bytes_before", p.bytesBefore(), "bytes_after", p.bytesAfter(), "max_days", maxAge.toDays(), "max_bytes", maxBytes);
             if (!p.underCap()) {
                 log.warn("journal-over-cap", "bytes", p.bytesAfter(), "max_bytes", maxBytes,

@@ -64,7 +64,40 @@ final class Schema {
                       found       TEXT    NOT NULL,
                       action      TEXT    NOT NULL,
                       detail      TEXT    NOT NULL
-                    )""", "CREATE INDEX restarts_by_recovery ON restarts(recovery_id)"));
+                    )""", "CREATE INDEX restarts_by_recovery ON restarts(recovery_id)"),
+            // v3: escalation (a recovery that follows a failed one for the same event, with a heavier method),
+            // telemetry of a wedge (the guilty task, its devcoredumps: the memory repeat offences are judged
+            // from), and quarantined devices (unwedge leaves them alone until a person releases them)
+            List.of("ALTER TABLE recoveries ADD COLUMN escalated_from INTEGER REFERENCES recoveries(id)", """
+                    CREATE TABLE telemetry (
+                      id           INTEGER PRIMARY KEY,
+                      event_id     INTEGER NOT NULL REFERENCES events(id),
+                      at           INTEGER NOT NULL,
+                      bdf          TEXT    NOT NULL,
+                      card         TEXT    NOT NULL,
+                      pid          INTEGER,
+                      task         TEXT,
+                      exe          TEXT,
+                      devcoredumps TEXT    NOT NULL,
+                      bytes        INTEGER NOT NULL,
+                      note         TEXT    NOT NULL
+                    )""",
+                    "CREATE INDEX telemetry_by_task ON telemetry(task, at)",
+                    "CREATE INDEX telemetry_by_bdf ON telemetry(bdf, at)",
+                    "CREATE INDEX telemetry_by_event ON telemetry(event_id)",
+                    "CREATE INDEX recoveries_by_escalated_from ON recoveries(escalated_from) WHERE escalated_from IS NOT NULL", """
+                    CREATE TABLE quarantine (
+                      id          INTEGER PRIMARY KEY,
+                      bdf         TEXT    NOT NULL,
+                      since       INTEGER NOT NULL,
+                      reason      TEXT    NOT NULL,
+                      mode        TEXT    NOT NULL CHECK (mode IN ('unbound', 'excluded')),
+                      released_at INTEGER,
+                      released_by TEXT,
+                      CHECK ((released_at IS NULL) = (released_by IS NULL))
+                    )""",
+                    // at most one active quarantine per device
+                    "CREATE UNIQUE INDEX quarantine_active ON quarantine(bdf) WHERE released_at IS NULL"));
 
     static final int CURRENT = MIGRATIONS.size();
 

@@ -50,6 +50,11 @@ public final class Sysfs {
         return root.resolve("class/drm");
     }
 
+    /** Device coredumps ({@code devcd<m>}, contract §6), whatever device failed. */
+    public Path classDevcoredump() {
+        return root.resolve("class/devcoredump");
+    }
+
     public Path pciDevice(PciAddress bdf) {
         return root.resolve("bus/pci/devices").resolve(bdf.toString());
     }
