@@ -59,18 +59,20 @@ final class DeviceActor {
                 switch (mailbox.take()) {
                     case ActorMessage.Wedge w -> {
                         var recovery = recoveries.create(w, mailbox);
-                        RecoveryReport report;
+                        java.util.List<RecoveryReport> reports;
                         try {
-                            report = recovery.run();
+                            reports = recovery.run();
                         } catch (RuntimeException e) {
                             // a bug must not take the device's actor with it; say it loudly
                             log.error("recovery-crashed", "bdf", bdf, "card", w.event().card(), "error", e.toString());
                             continue;
                         }
-                        try {
-                            listener.finished(report);
-                        } catch (RuntimeException e) {
-                            log.error("listener-failed", "bdf", bdf, "error", e.toString());
+                        for (var report : reports) { // one per attempt: an escalation is several
+                            try {
+                                listener.finished(report);
+                            } catch (RuntimeException e) {
+                                log.error("listener-failed", "bdf", bdf, "error", e.toString());
+                            }
                         }
                         if (mailbox.stopRequested()) return;
                     }

@@ -2,43 +2,60 @@ package io.unwedge.daemon;
 
 import io.unwedge.core.Decision;
 import io.unwedge.core.GpuDevice;
+import io.unwedge.core.Hardware;
+import io.unwedge.core.MethodPolicy;
 import io.unwedge.core.PciAddress;
-import io.unwedge.core.RecoveryMethod;
 import io.unwedge.core.Planner;
+import io.unwedge.core.RecoveryMethod;
 import io.unwedge.core.Step;
 import io.unwedge.core.WedgedEvent;
+import io.unwedge.core.safety.Exclusion;
+import io.unwedge.core.safety.Quarantine;
+import io.unwedge.core.safety.QuarantineMode;
+import io.unwedge.core.safety.Safety;
 import io.unwedge.daemon.RecoveryReport.Result;
 import io.unwedge.daemon.StepResult.Outcome;
 import io.unwedge.daemon.journal.Journal;
 import io.unwedge.daemon.journal.JournalException;
+import io.unwedge.host.sysfs.Sysfs;
 import io.unwedge.host.sysfs.Topology;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 
 /**
- * One wedge, handled: resolve the device, decide, and run the plan step by step. Waits are driven by the
- * device's own uevents (the actor's mailbox) and end at a deadline; sysfs is re-read on every event, never
- * on a timer. Runs on the device's actor thread, so nothing else happens to the device meanwhile.
+ * One wedge, handled: resolve the device, decide, check the safety limits, and run the ladder of attempts
+ * step by step, escalating when one fails and quarantining the device when the last one does. Waits are
+ * driven by the device's own uevents (the actor's mailbox) and end at a deadline; sysfs is re-read on every
+ * event, never on a timer. Runs on the device's actor thread, so nothing else happens to the device meanwhile.
  *
- * <h2>The journal</h2>
- * With a journal, the event and the recovery are recorded first, and each step's intent is durable before
- * the step's sysfs write runs, its end after. The rule on a journal failure: nothing disruptive starts
- * unjournaled — a failure before the unbind ends the recovery {@code refused} ("cannot journal: …") with
- * the device untouched. Once the device is unbound, binding it again matters more than the record: a
- * failure there is logged, the recovery carries on, and its reason says the journal is incomplete.
+ * <h2>Attempts and the journal</h2>
+ * Each attempt (one method) is one recovery in the journal; an escalation's row names the one it escalates
+ * from. The event and the first recovery are recorded first, and each step's intent is durable before the
+ * step's sysfs write runs, its end after. The rule on a journal failure: nothing disruptive starts
+ * unjournaled — a failure before the first disruptive write ends the recovery {@code refused} ("cannot
+ * journal: …") with the device untouched. Once the device has been touched, getting it back matters more
+ * than the record: a failure is logged, the recovery carries on, and its reason says the journal is incomplete.
+ *
+ * <h2>What waits for what</h2>
+ * Before the first disruptive step a wedge takes its pass through the {@link DisruptionGate}: the host-wide
+ * cap, and its bus and slot alone. It keeps the pass across escalations, so a ladder is never interleaved
+ * with another device's reset of the same bus.
  */
 final class Recovery {
 
     private final WedgedEvent event;
     private final long receivedNanos;
     private final Topology topology;
+    private final RecoveryPolicy policy;
     private final Timeouts timeouts;
     private final boolean dryRun;
     private final EventLog log;
@@ -46,17 +63,28 @@ final class Recovery {
     private final SysfsWriter writer;
     private final Optional<Journal> journal;
     private final Drain drain;
-    private long recoveryId = -1; // the journal's row, once written
-    private String journalGap = ""; // what could not be journaled after the unbind
-    private final List<StepResult> steps = new ArrayList<>();
-    private final long started = System.nanoTime();
-    private Long latencyMicros;
+    private final DisruptionGate gate;
+    private final DeviceHistory history;
+    private final Commands commands;
+    private final List<RecoveryReport> reports = new ArrayList<>();
 
-    Recovery(WedgedEvent event, long receivedNanos, Topology topology, Timeouts timeouts, boolean dryRun, EventLog log,
-             Mailbox mailbox, SysfsWriter writer, Optional<Journal> journal, Drain drain) {
+    // the attempt in flight
+    private long eventId = -1;
+    private long recoveryId = -1; // the journal's row, once written
+    private String journalGap = ""; // what could not be journaled after the device was touched
+    private boolean touched; // a disruptive write was made: from here on, a journal failure is survived
+    private List<StepResult> steps = new ArrayList<>();
+    private long started = System.nanoTime();
+    private Long latencyMicros;
+    private WedgedEvent rewedge;
+
+    Recovery(WedgedEvent event, long receivedNanos, Topology topology, RecoveryPolicy policy, Timeouts timeouts, boolean dryRun,
+             EventLog log, Mailbox mailbox, SysfsWriter writer, Optional<Journal> journal, Drain drain, DisruptionGate gate,
+             DeviceHistory history, Commands commands) {
         this.event = event;
         this.receivedNanos = receivedNanos;
         this.topology = topology;
+        this.policy = policy;
         this.timeouts = timeouts;
         this.dryRun = dryRun;
         this.log = log;
@@ -64,15 +92,20 @@ final class Recovery {
         this.writer = writer;
         this.journal = journal;
         this.drain = drain;
+        this.gate = gate;
+        this.history = history;
+        this.commands = commands;
     }
 
-    RecoveryReport run() {
+    /** @return one report per attempt, in order; the last says how the wedge ended */
+    List<RecoveryReport> run() {
         if (journal.isPresent()) {
             var j = journal.get();
             try {
                 Instant receivedAt = receivedNanos > 0
                         ? j.clock().instant().minusNanos(System.nanoTime() - receivedNanos) : j.clock().instant();
-                recoveryId = j.beginRecovery(j.recordEvent(event, receivedAt), event);
+                eventId = j.recordEvent(event, receivedAt);
+                recoveryId = j.beginRecovery(eventId, event);
             } catch (JournalException e) {
                 return finish(Result.REFUSED, null, "cannot journal: " + e.getMessage() + "; nothing done");
             }
@@ -87,178 +120,360 @@ final class Recovery {
                 return finish(Result.REFUSED, null, "invalid event: " + reason);
             }
         }
-        return switch (Planner.decide(event, device)) {
-            case Decision.NothingToDo(var reason) -> finish(Result.NOTHING_TO_DO, null, reason);
+        var hw = topology.hardware(device);
+        return switch (Planner.decide(event, device, hw, policy.methods())) {
+            case Decision.Telemetry(var reason) -> finish(Result.NOTHING_TO_DO, null, reason);
             case Decision.Refuse(var reason) -> finish(Result.REFUSED, null, reason);
-            case Decision.Recover r -> dryRun ? dryRun(r, device) : rebind(r, device);
+            case Decision.Handoff h -> handoff(h, device);
+            case Decision.Recover r -> recover(r, device, hw);
         };
     }
 
-    private RecoveryReport dryRun(Decision.Recover plan, GpuDevice device) {
-        String driver = device.driver().orElseThrow();
-        log.info("plan", "card", device.card(), "bdf", device.bdf(), "method", plan.method(), "seqnum", event.seqnum(),
-                "steps", String.join(",", plan.steps().stream().map(Step::toString).toList()),
-                "would write " + device.bdf() + " to " + topology.sysfs().pciDriver(driver).resolve("unbind")
-                        + " then bind (dry run: nothing done)");
-        drain.preview(device);
-        return finish(Result.DRY_RUN, plan.method(), plan.reason());
-    }
+    // ---- the ladder ------------------------------------------------------------------------------
 
-    private RecoveryReport rebind(Decision.Recover plan, GpuDevice device) {
-        var bdf = device.bdf();
-        String driver = device.driver().orElseThrow();
-        Path driverDir = topology.sysfs().pciDriver(driver);
-        log.info("recovery-start", "card", device.card(), "bdf", bdf, "driver", driver, "method", plan.method(),
-                "seqnum", event.seqnum(), "task", event.task().orElse(null), plan.reason());
-
-        var drained = drain(device, plan.method());
-        if (!drained.proceed()) return finish(Result.REFUSED, plan.method(), drained.detail() + "; nothing unbound, the device is still wedged");
-
-        // unbind: after it the device has no driver; from here on a failure must say so
-        Optional<Journal.Intent> unbindIntent;
+    private List<RecoveryReport> recover(Decision.Recover plan, GpuDevice device, Hardware hw) {
+        var first = plan.first().method();
+        Safety.Verdict verdict;
         try {
-            if (journal.isPresent()) journal.get().driver(recoveryId, driver); // a restart binds with it
-            unbindIntent = intent(Step.UNBIND);
+            var now = clock();
+            var window = policy.safety().budgetWindow().compareTo(policy.safety().flapWindow().multipliedBy(policy.safety().flapCount())) > 0
+                    ? policy.safety().budgetWindow() : policy.safety().flapWindow().multipliedBy(policy.safety().flapCount());
+            var past = excludingThis(history.since(device.bdf(), now.minus(window)));
+            verdict = Safety.check(now, past, history.quarantine(device.bdf()), policy.safety());
         } catch (JournalException e) {
-            return finish(Result.REFUSED, plan.method(), "cannot journal: " + e.getMessage() + "; nothing done, the device is still wedged");
+            return finish(Result.REFUSED, first, "cannot read the device's history: " + e.getMessage() + "; nothing done");
         }
-        var unbind = step(Step.UNBIND, unbindIntent, device, plan.method(), driverDir.resolve("unbind"), bdf,
-                () -> topology.isUnbound(bdf), timeouts.unbind());
-        if (unbind.outcome() != Outcome.OK) {
-            String state = topology.isUnbound(bdf) ? "left unbound" : "still bound to " + driver + " (nothing changed)";
-            return finish(Result.FAILED, plan.method(), "unbind " + unbind.outcome() + ": " + unbind.detail() + "; device " + state);
+        if (dryRun) return dryRun(plan, device, hw, verdict);
+        if (verdict instanceof Safety.Verdict.Deny(var reason, var quarantine)) {
+            if (!quarantine) return finish(Result.REFUSED, first, reason);
+            return withPass(device, hw, first, () -> quarantine(device, reason, first, Result.REFUSED, reason));
         }
-        var bind = step(Step.BIND, intentOnceUnbound(Step.BIND, device), device, plan.method(), driverDir.resolve("bind"), bdf,
-                () -> topology.isUp(bdf), timeouts.bind());
-        if (bind.outcome() != Outcome.OK) {
-            String state = topology.isUnbound(bdf)
-                    ? "left unbound; bind it by hand: echo " + bdf + " > " + driverDir.resolve("bind")
-                    : topology.isUp(bdf) ? "bound, and wedged again" : "bound but without a card minor";
-            return finish(Result.FAILED, plan.method(), "bind " + bind.outcome() + ": " + bind.detail() + "; device " + state);
-        }
-        var after = topology.byBdf(bdf);
-        log.info("recovery-verified", "card", after.map(GpuDevice::card).orElse(null), "bdf", bdf,
-                "was", device.card(), "driver", after.flatMap(GpuDevice::driver).orElse(null), "method", plan.method());
-        var settle = settle(device, plan.method());
-        if (settle.outcome() != Outcome.OK) {
-            return finish(Result.FAILED, plan.method(), "settle " + settle.outcome() + ": " + settle.detail());
-        }
-        return finish(Result.RECOVERED, plan.method(), plan.reason());
+        log.info("recovery-plan", "card", device.card(), "bdf", device.bdf(), "seqnum", event.seqnum(),
+                "ladder", String.join(",", plan.ladder().stream().map(a -> a.method().token()).toList()), verdict.reason(), plan.reason());
+        return withPass(device, hw, first, () -> {
+            for (int i = 0; i < plan.ladder().size(); i++) {
+                var attempt = plan.ladder().get(i);
+                if (i > 0) {
+                    var previous = reports.getLast();
+                    if (mailbox.stopRequested()) {
+                        log.warn("recovery-escalation-skipped", "card", device.card(), "bdf", device.bdf(), "next", attempt.method(),
+                                "the daemon is stopping: not escalating");
+                        return reports;
+                    }
+                    log.warn("recovery-escalate", "card", device.card(), "bdf", device.bdf(), "from", previous.method().orElse(null),
+                            "to", attempt.method(), attempt.why());
+                    if (!beginAttempt()) return reports;
+                }
+                var ended = attempt(attempt, device, hw);
+                boolean last = i == plan.ladder().size() - 1;
+                if (ended.result() != Result.FAILED || !last) {
+                    finish(ended.result(), attempt.method(), ended.reason());
+                    if (ended.result() != Result.FAILED) return reports;
+                    continue;
+                }
+                String why = "every method failed (" + String.join(", ", plan.ladder().stream().map(a -> a.method().token()).toList()) + ")";
+                return quarantine(device, why, attempt.method(), Result.FAILED, ended.reason() + "; " + why);
+            }
+            return reports;
+        });
     }
+
+    /** This wedge's own first row is in the journal already; the safety check is about the ones before it. */
+    private List<io.unwedge.core.safety.PastRecovery> excludingThis(List<io.unwedge.core.safety.PastRecovery> past) {
+        return past.stream().filter(p -> p.eventId() != eventId).toList();
+    }
+
+    private interface Body {
+        List<RecoveryReport> run();
+    }
+
+    /** Runs {@code body} holding the device's pass through the gate; refused when it cannot be had in time. */
+    private List<RecoveryReport> withPass(GpuDevice device, Hardware hw, RecoveryMethod method, Body body) {
+        DisruptionGate.Pass pass;
+        long t0 = System.nanoTime();
+        try {
+            pass = gate.enter(Exclusion.keys(device, hw), t0 + timeouts.worstCase().toNanos(),
+                    why -> log.info("recovery-waiting", "card", device.card(), "bdf", device.bdf(), why));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return finish(Result.REFUSED, method, "interrupted while waiting for its turn; nothing done");
+        }
+        if (pass == null) {
+            return finish(Result.REFUSED, method, "waited " + (System.nanoTime() - t0) / 1_000_000
+                    + " ms for other recoveries on its bus or slot, or the host-wide cap; nothing done, the device is still wedged");
+        }
+        try (pass) {
+            return body.run();
+        }
+    }
+
+    /** A new journal row for the next attempt of the same wedge; false when it cannot be journaled (nothing more is tried). */
+    private boolean beginAttempt() {
+        long previous = recoveryId;
+        steps = new ArrayList<>();
+        started = System.nanoTime();
+        journalGap = "";
+        if (journal.isEmpty()) return true;
+        try {
+            recoveryId = journal.get().beginEscalation(eventId, event, previous);
+            return true;
+        } catch (JournalException e) {
+            log.error("journal-failed", "card", event.card(), "bdf", event.bdf(), "error", e.getMessage(),
+                    "cannot journal the escalation: not escalating");
+            return false;
+        }
+    }
+
+    private record Ended(Result result, String reason) {}
+
+    private Ended attempt(Decision.Attempt attempt, GpuDevice device, Hardware hw) {
+        var method = attempt.method();
+        String driver = device.driver().orElseThrow();
+        log.info("recovery-start", "card", device.card(), "bdf", device.bdf(), "driver", driver, "method", method,
+                "seqnum", event.seqnum(), "task", event.task().orElse(null), "steps", String.join(",", attempt.steps().stream().map(Step::toString).toList()),
+                attempt.why());
+        hook("pre", policy.preRecovery(), device, Map.of("UNWEDGE_METHOD", method.token()));
+        Ended ended = null;
+        for (var step : attempt.steps()) {
+            StepResult r;
+            try {
+                r = switch (step) {
+                    case DRAIN -> drain(device, method);
+                    case UNBIND -> unbind(device, hw, method);
+                    case RESET -> reset(device, method);
+                    case REMOVE -> remove(device, hw, method);
+                    case POWER_OFF -> powerOff(device, hw.slot().orElseThrow(), method);
+                    case POWER_ON -> powerOn(device, hw.slot().orElseThrow(), method);
+                    case RESCAN -> rescan(device, method);
+                    case BIND -> bind(device, hw, method);
+                    case COMMAND -> command(device, method);
+                    case SETTLE -> settle(device, method);
+                };
+            } catch (JournalException e) {
+                ended = new Ended(Result.REFUSED, "cannot journal: " + e.getMessage() + "; nothing done, the device is still wedged");
+                break;
+            }
+            if (step == Step.DRAIN && r.outcome() == Outcome.REFUSED) {
+                ended = new Ended(Result.REFUSED, r.detail() + "; nothing " + (touched ? "more done" : "unbound, the device is still wedged"));
+                break;
+            }
+            if (r.outcome() != Outcome.OK) {
+                ended = new Ended(Result.FAILED, step + " " + r.outcome() + ": " + r.detail() + "; device " + state(device, hw));
+                break;
+            }
+            if ((step == Step.BIND || step == Step.COMMAND) && policy.verifyIoctl()) {
+                var v = verify(device);
+                if (v.isPresent()) {
+                    ended = new Ended(Result.FAILED, "verify: " + v.get() + "; device " + state(device, hw));
+                    break;
+                }
+            }
+            if (step == Step.BIND || step == Step.COMMAND) {
+                var after = topology.byBdf(device.bdf());
+                log.info("recovery-verified", "card", after.map(GpuDevice::card).orElse(null), "bdf", device.bdf(), "was", device.card(),
+                        "driver", after.flatMap(GpuDevice::driver).orElse(null), "method", method);
+            }
+        }
+        if (ended == null) ended = new Ended(Result.RECOVERED, attempt.why());
+        var outcome = ended;
+        hook("post", policy.postRecovery(), device, Map.of("UNWEDGE_METHOD", method.token(), "UNWEDGE_OUTCOME", outcome.result().toString(),
+                "UNWEDGE_REASON", outcome.reason(),
+                "UNWEDGE_CARD_AFTER", topology.byBdf(device.bdf()).map(GpuDevice::card).orElse("")));
+        return ended;
+    }
+
+    /** {@code DRM_IOCTL_VERSION} on the device's render node (or card node); empty when it answered. */
+    private Optional<String> verify(GpuDevice device) {
+        var now = topology.byBdf(device.bdf());
+        if (now.isEmpty()) return Optional.of("device gone before it could be verified");
+        var minors = now.get().minors();
+        String node = minors.stream().filter(m -> m.startsWith("renderD")).findFirst().orElse(now.get().card());
+        Path path = drain.dev().resolve("dri").resolve(node);
+        try {
+            var v = io.unwedge.host.os.DrmIoctl.version(path);
+            log.info("recovery-verified", "bdf", device.bdf(), "node", path, "drm", v.toString(), "DRM_IOCTL_VERSION answered");
+            return Optional.empty();
+        } catch (IOException e) {
+            return Optional.of("DRM_IOCTL_VERSION on " + path + " failed: " + e.getMessage());
+        }
+    }
+
+    /** The state a failed attempt left the device in, with what an operator would do about it. */
+    private String state(GpuDevice device, Hardware hw) {
+        var bdf = device.bdf();
+        String driver = device.driver().orElse("<driver>");
+        if (!topology.isPresent(bdf)) {
+            return "removed from sysfs; bring it back: echo 1 > " + topology.sysfs().pciRescan()
+                    + hw.slot().map(s -> " (slot " + s.name() + " may be powered off: echo 1 > " + topology.sysfs().pciSlots().resolve(s.name()).resolve("power") + ")").orElse("");
+        }
+        if (topology.isUnbound(bdf)) {
+            return "left unbound; bind it by hand: echo " + bdf + " > " + topology.sysfs().pciDriver(driver).resolve("bind");
+        }
+        boolean unbound = steps.stream().anyMatch(s -> s.step() == Step.UNBIND && s.outcome() == Outcome.OK);
+        if (!unbound) return "still bound to " + driver + " (nothing changed)";
+        return topology.isUp(bdf) ? "bound, and wedged again" : "bound but without a card minor";
+    }
+
+    // ---- the steps -------------------------------------------------------------------------------
 
     /**
      * The drain step (contract §4): nobody may still use the device when it is unbound. Its signals are
      * disruptive, so its intent is journaled first, as the unbind's is.
      */
-    private Drain.Result drain(GpuDevice device, RecoveryMethod method) {
-        Optional<Journal.Intent> intent;
-        try {
-            intent = intent(Step.DRAIN);
-        } catch (JournalException e) {
-            return new Drain.Result(false, "cannot journal: " + e.getMessage());
-        }
+    private StepResult drain(GpuDevice device, RecoveryMethod method) throws JournalException {
+        var intent = intentOnceTouched(Step.DRAIN, device);
         long t0 = System.nanoTime();
         var d = drain.run(device);
         var r = new StepResult(Step.DRAIN, d.proceed() ? Outcome.OK : Outcome.REFUSED, (System.nanoTime() - t0) / 1_000_000, d.detail());
-        steps.add(r);
-        stepEnded(intent, r, device);
-        log.log(d.proceed() ? EventLog.Level.INFO : EventLog.Level.WARN, "recovery-step", "card", device.card(), "bdf", device.bdf(),
-                "method", method, "step", Step.DRAIN, "outcome", r.outcome(), "ms", r.millis(), d.detail());
-        return d;
+        return ended(intent, r, device, method);
     }
 
-    /** The step's intent, durable when this returns; empty without a journal. */
-    private Optional<Journal.Intent> intent(Step step) throws JournalException {
-        if (journal.isEmpty()) return Optional.empty();
-        var intent = journal.get().intent(recoveryId, step);
-        CrashPoint.afterIntent(step);
-        return Optional.of(intent);
-    }
-
-    /** After the unbind the device must be bound again, journaled or not: a failure is said and survived. */
-    private Optional<Journal.Intent> intentOnceUnbound(Step step, GpuDevice device) {
-        try {
-            return intent(step);
-        } catch (JournalException e) {
-            journalFailed(step, device, e);
-            return Optional.empty();
+    /** Unbind the GPU; for a reset, every bound function of the device first (they share the reset). */
+    private StepResult unbind(GpuDevice device, Hardware hw, RecoveryMethod method) throws JournalException {
+        var bdf = device.bdf();
+        String driver = device.driver().orElseThrow();
+        recordDriver(driver, device);
+        var intent = intentOnceTouched(Step.UNBIND, device);
+        var writes = new ArrayList<Write>();
+        if (method != RecoveryMethod.REBIND) {
+            for (var f : hw.siblings()) {
+                var now = topology.functionDir(f.bdf()).flatMap(Sysfs::driverOf);
+                now.ifPresent(d -> writes.add(new Write(topology.sysfs().pciDriver(d).resolve("unbind"), f.bdf() + "\n")));
+            }
         }
-    }
-
-    private void stepEnded(Optional<Journal.Intent> intent, StepResult r, GpuDevice device) {
-        if (intent.isEmpty()) return;
-        try {
-            journal.orElseThrow().stepEnded(intent.get(), r);
-        } catch (JournalException e) {
-            journalFailed(r.step(), device, e);
-        }
-    }
-
-    private void journalFailed(Step step, GpuDevice device, JournalException e) {
-        log.error("journal-failed", "card", device.card(), "bdf", device.bdf(), "step", step, "error", e.getMessage(),
-                "carrying on unjournaled: once the unbind was written, getting the device bound again matters more than the record");
-        if (journalGap.isEmpty()) journalGap = "; journal incomplete from " + step + ": " + e.getMessage();
-    }
-
-    /** A sysfs write, then a wait for its effect. */
-    private StepResult step(Step step, Optional<Journal.Intent> intent, GpuDevice device, RecoveryMethod method, Path attribute, PciAddress bdf,
-                            BooleanSupplier done, Duration timeout) {
-        long t0 = System.nanoTime();
-        String detail;
-        Outcome outcome;
-        try {
-            writer.write(attribute, bdf + "\n");
-            CrashPoint.afterWrite(step);
-            if (step == Step.UNBIND && receivedNanos > 0) latencyMicros = (System.nanoTime() - receivedNanos) / 1_000;
-            outcome = await(step, done, timeout);
-            detail = switch (outcome) {
-                case OK -> "wrote " + bdf + " to " + attribute;
-                case REWEDGED -> "wedged again while probing (" + rewedge.rawMethods() + ", seqnum " + rewedge.seqnum() + ")";
-                default -> (step == Step.UNBIND ? "driver link still there"
-                        : "driver did not bind and create a card minor (probe failed or deferred?)") + " after " + timeout.toMillis() + " ms";
-            };
-        } catch (TimeoutException e) {
-            outcome = Outcome.TIMEOUT;
-            detail = "write to " + attribute + " did not return within " + writer.timeout().toMillis() + " ms";
-        } catch (IOException e) {
-            outcome = Outcome.ERROR;
-            detail = "write to " + attribute + ": " + e.getMessage();
-        }
-        var r = new StepResult(step, outcome, (System.nanoTime() - t0) / 1_000_000, detail);
-        steps.add(r);
-        stepEnded(intent, r, device);
-        log.log(outcome == Outcome.OK ? EventLog.Level.INFO : EventLog.Level.ERROR, "recovery-step",
-                "card", device.card(), "bdf", bdf, "method", method, "step", step, "outcome", outcome, "ms", r.millis(),
-                "latency_us", step == Step.UNBIND ? latencyMicros : null, detail);
-        if (outcome == Outcome.OK) CrashPoint.afterDone(step);
-        return r;
+        if (!topology.isUnbound(bdf)) writes.add(new Write(topology.sysfs().pciDriver(driver).resolve("unbind"), bdf + "\n"));
+        if (writes.isEmpty()) return ended(intent, new StepResult(Step.UNBIND, Outcome.OK, 0, "already unbound"), device, method);
+        BooleanSupplier done = () -> topology.isUnbound(bdf) && hw.siblings().stream().allMatch(f -> topology.isUnbound(f.bdf()));
+        return writeAndWait(Step.UNBIND, intent, device, method, writes, done, timeouts.unbind(), "driver link(s) still there");
     }
 
     /**
-     * Waits until {@code done} holds, re-checking on each uevent about the device. A wedge while unbinding
-     * is the old driver instance repeating itself; a wedge while binding comes from the new one, and
-     * means the recovery failed.
+     * {@code <BDF>/reset} under the configured {@code reset_method}; the original list is written back after,
+     * whatever the reset did. The kernel's write returns when the reset is done.
      */
-    private Outcome await(Step step, BooleanSupplier done, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!done.getAsBoolean()) {
-            var m = mailbox.next(deadline);
-            if (m == null) return done.getAsBoolean() ? Outcome.OK : Outcome.TIMEOUT;
-            if (m instanceof ActorMessage.Wedge(var w, var ignored)) {
-                if (step == Step.BIND) {
-                    rewedge = w;
-                    return Outcome.REWEDGED;
+    private StepResult reset(GpuDevice device, RecoveryMethod method) throws JournalException {
+        var intent = intentOnceTouched(Step.RESET, device);
+        long t0 = System.nanoTime();
+        var function = topology.functionDir(device.bdf());
+        Outcome outcome = Outcome.OK;
+        String detail;
+        if (function.isEmpty()) {
+            return ended(intent, new StepResult(Step.RESET, Outcome.ERROR, 0, device.bdf() + " is gone from sysfs"), device, method);
+        }
+        Path resetMethod = function.get().resolve("reset_method");
+        var wanted = policy.methods().resetMethod();
+        var original = Sysfs.readTrimmed(resetMethod);
+        String how = original.map(o -> "reset_method '" + o + "'").orElse("");
+        try {
+            if (!wanted.isEmpty()) {
+                writer.write(resetMethod, String.join(" ", wanted) + "\n");
+                how = "reset_method '" + String.join(" ", wanted) + "'";
+            }
+            writer.write(function.get().resolve("reset"), "1\n");
+            CrashPoint.afterWrite(Step.RESET);
+            detail = "wrote 1 to " + function.get().resolve("reset") + (how.isEmpty() ? "" : " with " + how);
+        } catch (TimeoutException e) {
+            outcome = Outcome.TIMEOUT;
+            detail = "reset did not return within " + writer.timeout().toMillis() + " ms";
+        } catch (IOException e) {
+            outcome = Outcome.ERROR;
+            detail = "reset: " + e.getMessage();
+        } finally {
+            if (!wanted.isEmpty()) {
+                String back = original.filter(o -> !o.isBlank()).orElse("default");
+                try {
+                    writer.write(resetMethod, back + "\n");
+                } catch (IOException | TimeoutException e) {
+                    log.error("reset-method-not-restored", "bdf", device.bdf(), "was", back, "error", e.getMessage(),
+                            "restore it by hand: echo '" + back + "' > " + resetMethod);
                 }
-                log.info("wedge-ignored", "card", w.card(), "bdf", w.bdf(), "seqnum", w.seqnum(), "already recovering this device");
             }
         }
-        return Outcome.OK;
+        return ended(intent, new StepResult(Step.RESET, outcome, (System.nanoTime() - t0) / 1_000_000, detail), device, method);
     }
 
-    private WedgedEvent rewedge;
+    /**
+     * A bus reset's {@code remove}: each function of the device. A cold reset's: the function the slot holds
+     * (the switch above the GPU, say), which takes everything below it along.
+     */
+    private StepResult remove(GpuDevice device, Hardware hw, RecoveryMethod method) throws JournalException {
+        var intent = intentOnceTouched(Step.REMOVE, device);
+        var targets = new ArrayList<PciAddress>();
+        if (method == RecoveryMethod.COLD_RESET) {
+            targets.add(hw.slot().orElseThrow().holds());
+        } else {
+            hw.siblings().forEach(f -> targets.add(f.bdf()));
+            targets.add(device.bdf());
+        }
+        var writes = new ArrayList<Write>();
+        for (var t : targets) topology.functionDir(t).ifPresent(dir -> writes.add(new Write(dir.resolve("remove"), "1\n")));
+        if (writes.isEmpty()) return ended(intent, new StepResult(Step.REMOVE, Outcome.OK, 0, "already removed"), device, method);
+        BooleanSupplier done = () -> targets.stream().noneMatch(topology::isPresent) && !topology.isPresent(device.bdf());
+        return writeAndWait(Step.REMOVE, intent, device, method, writes, done, timeouts.reset(), "still in sysfs");
+    }
 
-    private StepResult settle(GpuDevice device, RecoveryMethod method) {
-        var intent = intentOnceUnbound(Step.SETTLE, device);
+    /** Power the slot off and hold it off for {@code power_off} (contract §4: "after ~2 s"). */
+    private StepResult powerOff(GpuDevice device, Hardware.Slot slot, RecoveryMethod method) throws JournalException {
+        var intent = intentOnceTouched(Step.POWER_OFF, device);
+        Path power = topology.sysfs().pciSlots().resolve(slot.name()).resolve("power");
+        var r = writeAndWait(Step.POWER_OFF, intent, device, method, List.of(new Write(power, "0\n")),
+                () -> !topology.isPresent(device.bdf()), timeouts.reset(), "device still present");
+        if (r.outcome() != Outcome.OK) return r;
+        hold(timeouts.powerOff());
+        return r;
+    }
+
+    private StepResult powerOn(GpuDevice device, Hardware.Slot slot, RecoveryMethod method) throws JournalException {
+        var intent = intentOnceTouched(Step.POWER_ON, device);
+        Path power = topology.sysfs().pciSlots().resolve(slot.name()).resolve("power");
+        return writeAndWait(Step.POWER_ON, intent, device, method, List.of(new Write(power, "1\n")), () -> true, timeouts.reset(), "");
+    }
+
+    /** {@code bus/pci/rescan}, then wait for the GPU's function to be back (the driver core may probe it at once). */
+    private StepResult rescan(GpuDevice device, RecoveryMethod method) throws JournalException {
+        var intent = intentOnceTouched(Step.RESCAN, device);
+        return writeAndWait(Step.RESCAN, intent, device, method, List.of(new Write(topology.sysfs().pciRescan(), "1\n")),
+                () -> topology.isPresent(device.bdf()), timeouts.reset(), device.bdf() + " did not come back");
+    }
+
+    /**
+     * Bind the GPU (and, after a reset, the functions unbound with it) unless the driver core's autoprobe did
+     * already; a bind that finds the function bound ({@code EBUSY}) is that race, not a failure.
+     */
+    private StepResult bind(GpuDevice device, Hardware hw, RecoveryMethod method) throws JournalException {
+        var bdf = device.bdf();
+        var intent = intentOnceTouched(Step.BIND, device);
+        var writes = new ArrayList<Write>();
+        if (topology.isUnbound(bdf)) writes.add(new Write(topology.sysfs().pciDriver(device.driver().orElseThrow()).resolve("bind"), bdf + "\n", true));
+        if (method != RecoveryMethod.REBIND) {
+            for (var f : hw.siblings()) {
+                if (f.driver().isPresent() && topology.isPresent(f.bdf()) && topology.isUnbound(f.bdf())) {
+                    writes.add(new Write(topology.sysfs().pciDriver(f.driver().get()).resolve("bind"), f.bdf() + "\n", true));
+                }
+            }
+        }
+        return writeAndWait(Step.BIND, intent, device, method, writes, () -> topology.isUp(bdf), timeouts.bind(),
+                "driver did not bind and create a card minor (probe failed or deferred?)");
+    }
+
+    /** vendor-specific: the driver's configured command; it must end 0 and leave the device up. */
+    private StepResult command(GpuDevice device, RecoveryMethod method) throws JournalException {
+        var intent = intentOnceTouched(Step.COMMAND, device);
+        touched = true;
+        long t0 = System.nanoTime();
+        var argv = policy.methods().vendorCommands().get(device.driver().orElseThrow());
+        var ran = commands.run("vendor", argv, env(device, Map.of("UNWEDGE_PHASE", "vendor")));
+        Outcome outcome = ran.ok() ? Outcome.OK : Outcome.ERROR;
+        String detail = String.join(" ", argv) + ": " + ran.summary();
+        if (ran.ok()) {
+            outcome = await(Step.COMMAND, () -> topology.isUp(device.bdf()), timeouts.bind());
+            if (outcome != Outcome.OK) detail += "; the device is not up after it (" + outcome + ")";
+        }
+        return ended(intent, new StepResult(Step.COMMAND, outcome, (System.nanoTime() - t0) / 1_000_000, detail), device, method);
+    }
+
+    private StepResult settle(GpuDevice device, RecoveryMethod method) throws JournalException {
+        var intent = intentOnceTouched(Step.SETTLE, device);
         long t0 = System.nanoTime();
         long deadline = t0 + timeouts.settle().toNanos();
         Outcome outcome = Outcome.OK;
@@ -276,22 +491,249 @@ final class Recovery {
             outcome = Outcome.ERROR;
             detail = "device lost its driver or card while settling";
         }
-        var r = new StepResult(Step.SETTLE, outcome, (System.nanoTime() - t0) / 1_000_000, detail);
+        return ended(intent, new StepResult(Step.SETTLE, outcome, (System.nanoTime() - t0) / 1_000_000, detail), device, method);
+    }
+
+    // ---- the step machinery ----------------------------------------------------------------------
+
+    /** One sysfs write of a step; {@code busyIsDone}: EBUSY means someone did it already (the autoprobe race). */
+    private record Write(Path attribute, String value, boolean busyIsDone) {
+        Write(Path attribute, String value) {
+            this(attribute, value, false);
+        }
+    }
+
+    /** Sysfs writes, then a wait for their effect. */
+    private StepResult writeAndWait(Step step, Optional<Journal.Intent> intent, GpuDevice device, RecoveryMethod method, List<Write> writes,
+                                    BooleanSupplier done, Duration timeout, String notDone) {
+        long t0 = System.nanoTime();
+        String detail;
+        Outcome outcome;
+        try {
+            var wrote = new ArrayList<String>();
+            for (var w : writes) {
+                try {
+                    touched = true;
+                    writer.write(w.attribute(), w.value());
+                    wrote.add(w.value().strip() + " to " + w.attribute());
+                } catch (IOException e) {
+                    if (!w.busyIsDone() || !(done.getAsBoolean() || String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT).contains("busy"))) throw e;
+                    wrote.add(w.value().strip() + " to " + w.attribute() + " (already done: " + e.getMessage() + ")");
+                }
+            }
+            CrashPoint.afterWrite(step);
+            if (step == Step.UNBIND && receivedNanos > 0 && latencyMicros == null) latencyMicros = (System.nanoTime() - receivedNanos) / 1_000;
+            outcome = await(step, done, timeout);
+            detail = switch (outcome) {
+                case OK -> wrote.isEmpty() ? "nothing to write: done already" : "wrote " + String.join(", ", wrote);
+                case REWEDGED -> "wedged again while probing (" + rewedge.rawMethods() + ", seqnum " + rewedge.seqnum() + ")";
+                default -> notDone + " after " + timeout.toMillis() + " ms";
+            };
+        } catch (TimeoutException e) {
+            outcome = Outcome.TIMEOUT;
+            detail = "a write did not return within " + writer.timeout().toMillis() + " ms";
+        } catch (IOException e) {
+            outcome = Outcome.ERROR;
+            detail = "write: " + e.getMessage();
+        }
+        return ended(intent, new StepResult(step, outcome, (System.nanoTime() - t0) / 1_000_000, detail), device, method);
+    }
+
+    /** Journals and logs a step's end. */
+    private StepResult ended(Optional<Journal.Intent> intent, StepResult r, GpuDevice device, RecoveryMethod method) {
         steps.add(r);
-        stepEnded(intent, r, device);
-        log.log(outcome == Outcome.OK ? EventLog.Level.INFO : EventLog.Level.ERROR, "recovery-step",
-                "card", topology.byBdf(device.bdf()).map(GpuDevice::card).orElse(device.card()), "bdf", device.bdf(),
-                "method", method, "step", Step.SETTLE, "outcome", outcome, "ms", r.millis(), detail);
+        if (intent.isPresent()) {
+            try {
+                journal.orElseThrow().stepEnded(intent.get(), r);
+            } catch (JournalException e) {
+                journalFailed(r.step(), device, e);
+            }
+        }
+        var level = r.outcome() == Outcome.OK ? EventLog.Level.INFO : r.step() == Step.DRAIN ? EventLog.Level.WARN : EventLog.Level.ERROR;
+        log.log(level, "recovery-step", "card", r.step() == Step.SETTLE ? topology.byBdf(device.bdf()).map(GpuDevice::card).orElse(device.card()) : device.card(),
+                "bdf", device.bdf(), "method", method, "step", r.step(), "outcome", r.outcome(), "ms", r.millis(),
+                "latency_us", r.step() == Step.UNBIND ? latencyMicros : null, r.detail());
+        if (r.outcome() == Outcome.OK) CrashPoint.afterDone(r.step());
         return r;
     }
 
-    private RecoveryReport finish(Result result, RecoveryMethod method, String reason) {
+    /** The driver the attempt unbinds: a restart binds the device back with it (sysfs forgets it with the link). */
+    private void recordDriver(String driver, GpuDevice device) throws JournalException {
+        if (journal.isEmpty()) return;
+        try {
+            journal.get().driver(recoveryId, driver);
+        } catch (JournalException e) {
+            if (!touched) throw e;
+            journalFailed(Step.UNBIND, device, e);
+        }
+    }
+
+    /** The step's intent, durable when this returns; empty without a journal. */
+    private Optional<Journal.Intent> intent(Step step) throws JournalException {
+        if (journal.isEmpty()) return Optional.empty();
+        var intent = journal.get().intent(recoveryId, step);
+        CrashPoint.afterIntent(step);
+        return Optional.of(intent);
+    }
+
+    /** Once the device was touched, it must be brought back, journaled or not: a failure is said and survived. */
+    private Optional<Journal.Intent> intentOnceTouched(Step step, GpuDevice device) throws JournalException {
+        if (!touched) return intent(step);
+        try {
+            return intent(step);
+        } catch (JournalException e) {
+            journalFailed(step, device, e);
+            return Optional.empty();
+        }
+    }
+
+    private void journalFailed(Step step, GpuDevice device, JournalException e) {
+        log.error("journal-failed", "card", device.card(), "bdf", device.bdf(), "step", step, "error", e.getMessage(),
+                "carrying on unjournaled: once the device was touched, getting it back matters more than the record");
+        if (journalGap.isEmpty()) journalGap = "; journal incomplete from " + step + ": " + e.getMessage();
+    }
+
+    /**
+     * Waits until {@code done} holds, re-checking on each uevent about the device. A wedge while unbinding or
+     * removing is the old driver instance repeating itself; one while the device comes back (rescan, bind,
+     * a vendor command) comes from the new instance, and means the attempt failed.
+     */
+    private Outcome await(Step step, BooleanSupplier done, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!done.getAsBoolean()) {
+            var m = mailbox.next(deadline);
+            if (m == null) return done.getAsBoolean() ? Outcome.OK : Outcome.TIMEOUT;
+            if (m instanceof ActorMessage.Wedge(var w, var ignored)) {
+                if (step == Step.BIND || step == Step.RESCAN || step == Step.COMMAND) {
+                    rewedge = w;
+                    return Outcome.REWEDGED;
+                }
+                log.info("wedge-ignored", "card", w.card(), "bdf", w.bdf(), "seqnum", w.seqnum(), "already recovering this device");
+            }
+        }
+        return Outcome.OK;
+    }
+
+    /** Holds for {@code d}, reading the mailbox meanwhile: the hardware's time, not a wait for a condition. */
+    private void hold(Duration d) {
+        long deadline = System.nanoTime() + d.toNanos();
+        while (mailbox.next(deadline) != null) {
+            // events about a powered-off device change nothing
+        }
+    }
+
+    // ---- handing off, quarantine, the end --------------------------------------------------------
+
+    private List<RecoveryReport> handoff(Decision.Handoff h, GpuDevice device) {
+        var to = h.to();
+        if (dryRun) {
+            log.info("plan", "card", device.card(), "bdf", device.bdf(), "method", h.method(), "seqnum", event.seqnum(),
+                    "handoff", to.kind(), "would " + (to.command().isEmpty() ? "alert" : "run " + String.join(" ", to.command()))
+                            + " (dry run: nothing done)", h.reason());
+            return finish(Result.DRY_RUN, h.method(), h.reason());
+        }
+        if (to.kind() == MethodPolicy.Handoff.Kind.ALERT) {
+            log.error("recovery-alert", "card", device.card(), "bdf", device.bdf(), "methods", event.rawMethods(), "seqnum", event.seqnum(),
+                    h.reason() + "; the device stays as it is: an operator must act");
+            return finish(Result.HANDED_OFF, h.method(), h.reason() + "; alerted, the device is left as it is");
+        }
+        String phase = switch (to.kind()) {
+            case HOOK -> "unknown";
+            case REQUEST_REBOOT -> "reboot";
+            case FIRMWARE_FLASH -> "firmware";
+            case ALERT -> throw new AssertionError();
+        };
+        var ran = commands.run(phase, to.command(), env(device, Map.of("UNWEDGE_PHASE", phase)));
+        log.log(ran.ok() ? EventLog.Level.WARN : EventLog.Level.ERROR, "recovery-handoff", "card", device.card(), "bdf", device.bdf(),
+                "to", to.kind(), "ok", ran.ok(), String.join(" ", to.command()) + ": " + ran.summary());
+        return finish(Result.HANDED_OFF, h.method(), h.reason() + "; ran " + String.join(" ", to.command()) + ": " + ran.summary());
+    }
+
+    /**
+     * Quarantines the device: journaled, and by the configured mode left unbound (drained first) or as it is.
+     * Its wedges are refused until {@code unwedge release}.
+     */
+    private List<RecoveryReport> quarantine(GpuDevice device, String why, RecoveryMethod method, Result result, String reason) {
+        var mode = policy.safety().quarantine();
+        String left = "";
+        if (mode == QuarantineMode.UNBOUND && !topology.isUnbound(device.bdf()) && topology.isPresent(device.bdf())) {
+            var d = drain.run(device);
+            if (!d.proceed()) {
+                left = "; left bound: " + d.detail();
+            } else {
+                try {
+                    writer.write(topology.sysfs().pciDriver(device.driver().orElseThrow()).resolve("unbind"), device.bdf() + "\n");
+                    touched = true;
+                    left = await(Step.UNBIND, () -> topology.isUnbound(device.bdf()), timeouts.unbind()) == Outcome.OK
+                            ? "; left unbound" : "; unbind did not take effect, left as it is";
+                } catch (IOException | TimeoutException e) {
+                    left = "; unbind failed (" + e.getMessage() + "), left as it is";
+                }
+            }
+        } else {
+            left = mode == QuarantineMode.UNBOUND ? "; left unbound" : "; left as it is (excluded)";
+        }
+        try {
+            history.quarantine(new Quarantine(device.bdf(), clock(), why, mode));
+        } catch (JournalException e) {
+            log.error("journal-failed", "card", device.card(), "bdf", device.bdf(), "error", e.getMessage(),
+                    "the quarantine is not journaled: it ends with this daemon");
+        }
+        log.error("quarantined", "card", device.card(), "bdf", device.bdf(), "mode", mode, why + left
+                + "; release it with: unwedge release " + device.bdf());
+        return finish(result, method, reason + "; quarantined" + left);
+    }
+
+    private Instant clock() {
+        return journal.map(j -> j.clock().instant()).orElseGet(Instant::now);
+    }
+
+    /** The wedge in a command's environment. */
+    private Map<String, String> env(GpuDevice device, Map<String, String> extra) {
+        var env = new LinkedHashMap<String, String>();
+        env.put("UNWEDGE_CARD", device.card());
+        env.put("UNWEDGE_BDF", device.bdf().toString());
+        env.put("UNWEDGE_DRIVER", device.driver().orElse(""));
+        env.put("UNWEDGE_METHODS", event.rawMethods());
+        env.put("UNWEDGE_SEQNUM", Long.toString(event.seqnum()));
+        event.task().ifPresent(t -> {
+            env.put("UNWEDGE_PID", Integer.toString(t.pid()));
+            env.put("UNWEDGE_TASK", t.comm());
+        });
+        env.putAll(extra);
+        return env;
+    }
+
+    private void hook(String phase, List<String> argv, GpuDevice device, Map<String, String> extra) {
+        if (argv.isEmpty()) return;
+        var env = new LinkedHashMap<>(extra);
+        env.put("UNWEDGE_PHASE", phase);
+        var ran = commands.run(phase, argv, env(device, env));
+        log.log(ran.ok() ? EventLog.Level.INFO : EventLog.Level.WARN, "hook", "phase", phase, "card", device.card(), "bdf", device.bdf(),
+                "ok", ran.ok(), String.join(" ", argv) + ": " + ran.summary());
+    }
+
+    private List<RecoveryReport> dryRun(Decision.Recover plan, GpuDevice device, Hardware hw, Safety.Verdict verdict) {
+        for (var a : plan.ladder()) {
+            log.info("plan", "card", device.card(), "bdf", device.bdf(), "method", a.method(), "seqnum", event.seqnum(),
+                    "steps", String.join(",", a.steps().stream().map(Step::toString).toList()), a.why() + " (dry run: nothing done)");
+        }
+        for (var s : plan.skipped()) {
+            log.info("plan", "card", device.card(), "bdf", device.bdf(), "method", s.method(), "skipped", s.why());
+        }
+        log.info("plan", "card", device.card(), "bdf", device.bdf(), "safety", verdict instanceof Safety.Verdict.Allow ? "allow" : "deny",
+                verdict.reason());
+        drain.preview(device);
+        return finish(Result.DRY_RUN, plan.first().method(), plan.reason() + "; safety: " + verdict.reason());
+    }
+
+    private List<RecoveryReport> finish(Result result, RecoveryMethod method, String reason) {
         long ms = (System.nanoTime() - started) / 1_000_000;
         var after = result == Result.RECOVERED || result == Result.FAILED
                 ? topology.byBdf(event.bdf()).map(GpuDevice::card) : Optional.<String>empty();
         var level = switch (result) {
             case RECOVERED, NOTHING_TO_DO, DRY_RUN -> EventLog.Level.INFO;
-            case REFUSED -> EventLog.Level.WARN;
+            case REFUSED, HANDED_OFF -> EventLog.Level.WARN;
             case FAILED -> EventLog.Level.ERROR;
         };
         reason += journalGap;
@@ -299,6 +741,7 @@ final class Recovery {
                 "outcome", result, "card_after", after.orElse(null), "ms", ms, reason);
         var report = new RecoveryReport(event, event.bdf(), Optional.ofNullable(method), result, reason, steps, after, ms,
                 Optional.ofNullable(latencyMicros));
+        reports.add(report);
         if (journal.isPresent() && recoveryId >= 0) {
             CrashPoint.beforeEnd();
             try {
@@ -308,6 +751,6 @@ final class Recovery {
                         "the recovery's end is not journaled");
             }
         }
-        return report;
+        return reports;
     }
 }

@@ -25,8 +25,10 @@ public record RecoveryReport(WedgedEvent event, PciAddress bdf, Optional<Recover
         RECOVERED,
         /** a step failed or timed out; {@code reason} says which and the state the device was left in */
         FAILED,
-        /** the policy would not run a recovery (method unsupported or unknown, device gone, bad event) */
+        /** the policy would not run a recovery (holders remain, budget spent, quarantined, device gone, bad event) */
         REFUSED,
+        /** unwedge would not recover it itself: an alert was raised, or the operator's command ran (unknown, firmware flash) */
+        HANDED_OFF,
         /** the driver said none: nothing to recover */
         NOTHING_TO_DO,
         /** --dry-run: the plan was logged, nothing was touched */

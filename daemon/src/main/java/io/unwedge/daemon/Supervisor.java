@@ -38,9 +38,10 @@ public final class Supervisor {
      * @param proc  the procfs root the holder scan reads (signals go only to pids of a live one)
      * @param dev   the device node root; empty: {@code /dev} beside the real /sys, {@code DIR/dev} beside {@code DIR/sys}
      */
-    public record Settings(Timeouts timeouts, boolean dryRun, DrainPolicy drain, Path proc, Optional<Path> dev) {
+    public record Settings(Timeouts timeouts, boolean dryRun, DrainPolicy drain, Path proc, Optional<Path> dev, RecoveryPolicy policy) {
         public Settings {
             Objects.requireNonNull(timeouts);
+            Objects.requireNonNull(policy);
             Objects.requireNonNull(drain);
             Objects.requireNonNull(proc);
             Objects.requireNonNull(dev);
@@ -48,7 +49,12 @@ public final class Supervisor {
 
         /** The default drain policy, the live /proc, the node root beside the sysfs root. */
         public Settings(Timeouts timeouts, boolean dryRun) {
-            this(timeouts, dryRun, DrainPolicy.DEFAULT, Path.of("/proc"), Optional.empty());
+            this(timeouts, dryRun, DrainPolicy.DEFAULT, Path.of("/proc"), Optional.empty(), RecoveryPolicy.DEFAULT);
+        }
+
+        /** The default recovery policy. */
+        public Settings(Timeouts timeouts, boolean dryRun, DrainPolicy drain, Path proc, Optional<Path> dev) {
+            this(timeouts, dryRun, drain, proc, dev, RecoveryPolicy.DEFAULT);
         }
     }
 
@@ -63,6 +69,9 @@ public final class Supervisor {
     private final RecoveryListener listener;
     private final Optional<Journal> journal;
     private final Drain drain;
+    private final DisruptionGate gate;
+    private final DeviceHistory history;
+    private final Commands commands;
     private final ServiceNotifier notifier;
     private final LoopHeartbeat heartbeat;
     private final Map<PciAddress, DeviceActor> actors = new ConcurrentHashMap<>();
@@ -97,6 +106,9 @@ public final class Supervisor {
             }
         };
         this.journal = journal;
+        this.gate = new DisruptionGate(settings.policy().safety().maxConcurrent());
+        this.history = journal.<DeviceHistory>map(JournalHistory::new).orElseGet(DeviceHistory::inMemory);
+        this.commands = new HookCommands(settings.policy().hookTimeout());
         Path dev = settings.dev().orElseGet(() -> topology.sysfs().isRealSys() ? Path.of("/dev") : topology.sysfs().root().resolveSibling("dev"));
         try {
             this.drain = new Drain(settings.proc(), topology.sysfs(), dev, settings.drain(), log);
@@ -177,8 +189,11 @@ public final class Supervisor {
                     log.debug("uevent", "action", uevent.action(), "devpath", uevent.devpath(), "seqnum", uevent.get("SEQNUM"), reason);
                 }
                 // a recovery in flight waits on its device's remove/unbind/add/bind
+                // and, in a reset, on its sibling functions' (all functions of a PCI device share an actor's attention)
                 if (Devpath.check(uevent.devpath()) instanceof Devpath.Checked.Ok(var devpath)) {
-                    devpath.nearestFunction().map(actors::get).ifPresent(a -> a.post(new ActorMessage.Observed(uevent)));
+                    devpath.nearestFunction().ifPresent(f -> actors.forEach((bdf, a) -> {
+                        if (bdf.domain() == f.domain() && bdf.bus() == f.bus() && bdf.device() == f.device()) a.post(new ActorMessage.Observed(uevent));
+                    }));
                 }
             }
         }
@@ -224,8 +239,8 @@ public final class Supervisor {
     private DeviceActor actor(PciAddress bdf) {
         return actors.computeIfAbsent(bdf, b -> {
             var writer = new SysfsWriter(writers, settings.timeouts().write());
-            var a = new DeviceActor(b, (w, mailbox) -> new Recovery(w.event(), w.receivedNanos(), topology,
-                    settings.timeouts(), settings.dryRun(), log, mailbox, writer, journal, drain),
+            var a = new DeviceActor(b, (w, mailbox) -> new Recovery(w.event(), w.receivedNanos(), topology, settings.policy(),
+                    settings.timeouts(), settings.dryRun(), log, mailbox, writer, journal, drain, gate, history, commands),
                     (r, mailbox) -> new Restart(r.recovery(), topology, settings.timeouts(), log, mailbox, writer, journal.orElseThrow()),
                     listener, log);
             a.start();

@@ -2,7 +2,9 @@ package io.unwedge.daemon;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.unwedge.core.MethodPolicy;
 import io.unwedge.core.RecoveryMethod;
+import io.unwedge.core.safety.SafetyPolicy;
 import io.unwedge.core.Step;
 import io.unwedge.daemon.RecoveryReport.Result;
 import io.unwedge.daemon.StepResult.Outcome;
@@ -11,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -107,8 +110,8 @@ class RecoveryEndToEndTest {
     }
 
     @Test
-    void twoGpusWedgedAtOnceRecoverInParallel() throws Exception {
-        try (var rig = new Rig(dir, 2, Rig.timeouts(5000, 200), false, true)) {
+    void twoGpusWedgedAtOnceRecoverInParallelUpToTheCap() throws Exception {
+        try (var rig = new Rig(dir, 2, Rig.timeouts(5000, 200), true, policy(2, Set.of(RecoveryMethod.REBIND, RecoveryMethod.BUS_RESET)))) {
             for (var g : rig.host.gpus()) rig.model.probeDelay(g.bdf(), Duration.ofMillis(400));
             rig.model.wedge("card0", REBIND_BUS_RESET, Optional.empty());
             rig.model.wedge("card1", REBIND_BUS_RESET, Optional.empty());
@@ -120,6 +123,28 @@ class RecoveryEndToEndTest {
             var order = rig.simLines.stream().filter(l -> l.startsWith("unbind ") || l.startsWith("bind ")).map(l -> l.split(" ")[0]).toList();
             assertThat(order).as(rig.simLines.toString()).containsExactly("unbind", "unbind", "bind", "bind");
         }
+    }
+
+    @Test
+    void theHostWideCapOfOneRecoversTwoGpusOneAfterTheOther() throws Exception {
+        try (var rig = new Rig(dir, 2, Rig.timeouts(5000, 100), true, RecoveryPolicy.DEFAULT)) { // max_concurrent 1
+            for (var g : rig.host.gpus()) rig.model.probeDelay(g.bdf(), Duration.ofMillis(200));
+            rig.model.wedge("card0", REBIND_BUS_RESET, Optional.empty());
+            rig.model.wedge("card1", REBIND_BUS_RESET, Optional.empty());
+            assertThat(List.of(rig.nextReport(WAIT).result(), rig.nextReport(WAIT).result())).containsOnly(Result.RECOVERED);
+            var order = rig.simLines.stream().filter(l -> l.startsWith("unbind ") || l.startsWith("bind ")).map(l -> l.split(" ")[0]).toList();
+            assertThat(order).as(rig.simLines.toString()).containsExactly("unbind", "bind", "unbind", "bind");
+            assertThat(rig.log()).contains("recovery-waiting").contains("max_concurrent");
+        }
+    }
+
+    /** Every method but those in {@code allowed} left out; up to {@code cap} recoveries at once. */
+    static RecoveryPolicy policy(int cap, Set<RecoveryMethod> allowed) {
+        var d = RecoveryPolicy.DEFAULT;
+        var s = d.safety();
+        return new RecoveryPolicy(new MethodPolicy(allowed, d.methods().busReset(), d.methods().resetMethod(), d.methods().unknown(),
+                d.methods().vendorCommands()), new SafetyPolicy(s.budget(), s.budgetWindow(), s.flapCount(), s.flapWindow(), s.quarantine(), cap),
+                d.preRecovery(), d.postRecovery(), d.hookTimeout(), d.verifyIoctl());
     }
 
     @Test
@@ -196,12 +221,13 @@ class RecoveryEndToEndTest {
     }
 
     @Test
-    void methodsThisBuildCannotCarryOutAreRefusedAndSaid() throws Exception {
-        try (var rig = new Rig(dir, 1, Rig.timeouts(5000, 100), false, true)) {
+    void methodsTheOperatorDoesNotAllowAreHandedToTheUnknownPolicyAndSaid() throws Exception {
+        try (var rig = new Rig(dir, 1, Rig.timeouts(5000, 100), true, policy(1, Set.of(RecoveryMethod.REBIND)))) {
             rig.model.wedge("card0", List.of(RecoveryMethod.BUS_RESET), Optional.empty());
             var r = rig.nextReport(WAIT);
-            assertThat(r.result()).isEqualTo(Result.REFUSED);
-            assertThat(r.reason()).contains("bus-reset");
+            assertThat(r.result()).isEqualTo(Result.HANDED_OFF);
+            assertThat(r.reason()).contains("bus-reset (not allowed by [recovery] methods)").contains("alerted");
+            assertThat(rig.log()).contains("recovery-alert");
             assertThat(rig.simLines).noneMatch(l -> l.startsWith("unbind"));
         }
     }
@@ -236,6 +262,11 @@ class RecoveryEndToEndTest {
                 assertThat(r.result()).isEqualTo(Result.FAILED);
                 assertThat(r.steps()).extracting(StepResult::outcome).containsExactly(Outcome.OK, Outcome.ERROR);
                 assertThat(r.reason()).contains(unbind.toString(), "still bound to xe (nothing changed)");
+                // the escalation cannot unbind either; the device is quarantined, and said to be left as it is
+                var escalated = rig.nextReport(WAIT);
+                assertThat(escalated.method()).contains(RecoveryMethod.BUS_RESET);
+                assertThat(escalated.result()).isEqualTo(Result.FAILED);
+                assertThat(escalated.reason()).contains("still bound to xe (nothing changed)", "every method failed", "quarantined");
                 assertThat(aside.resolveSibling("unbind")).as("never created").doesNotExist();
                 assertThat(rig.topology.isUp(rig.gpu(0).bdf())).isTrue();
             } finally {

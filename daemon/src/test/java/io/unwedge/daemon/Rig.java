@@ -77,6 +77,16 @@ final class Rig implements AutoCloseable {
     }
 
     Rig(Path dir, int gpus, Timeouts timeouts, boolean dryRun, boolean kernel, DrainPolicy drain, Before before) throws Exception {
+        this(dir, gpus, timeouts, dryRun, kernel, drain, before, RecoveryPolicy.DEFAULT);
+    }
+
+    /** With the operator's recovery policy: methods, safety limits, hooks. */
+    Rig(Path dir, int gpus, Timeouts timeouts, boolean kernel, RecoveryPolicy policy) throws Exception {
+        this(dir, gpus, timeouts, false, kernel, DrainPolicy.DEFAULT, (journal, host, model) -> {}, policy);
+    }
+
+    Rig(Path dir, int gpus, Timeouts timeouts, boolean dryRun, boolean kernel, DrainPolicy drain, Before before, RecoveryPolicy policy)
+            throws Exception {
         host = VirtualHost.create(dir.resolve("host"), gpus, GpuModel.XE, 0);
         topology = new Topology(new Sysfs(host.sys()));
         UeventSink sink;
@@ -103,7 +113,7 @@ final class Rig implements AutoCloseable {
         });
         model.start();
         before.arrange(journal, host, model);
-        supervisor = new Supervisor(source, topology, new Supervisor.Settings(timeouts, dryRun, drain, Path.of("/proc"), Optional.empty()), log, reports::add, Optional.of(journal),
+        supervisor = new Supervisor(source, topology, new Supervisor.Settings(timeouts, dryRun, drain, Path.of("/proc"), Optional.empty(), policy), log, reports::add, Optional.of(journal),
                 notifier, heartbeat);
         loop = Thread.ofPlatform().name("test-supervisor").start(() -> {
             try {

@@ -1,5 +1,6 @@
 package io.unwedge.daemon.journal;
 
+import io.unwedge.core.safety.QuarantineMode;
 import io.unwedge.core.PciAddress;
 import io.unwedge.core.Step;
 import io.unwedge.core.UeventCodec;
@@ -270,7 +271,7 @@ public final class Journal implements AutoCloseable {
      *
      * @return whether a quarantine began
      */
-    public synchronized boolean quarantine(PciAddress bdf, String reason, Quarantine.Mode mode) throws JournalException {
+    public synchronized boolean quarantine(PciAddress bdf, String reason, QuarantineMode mode) throws JournalException {
         java.util.Objects.requireNonNull(bdf, "bdf");
         java.util.Objects.requireNonNull(mode, "mode");
         if (reason == null || reason.isBlank()) throw new IllegalArgumentException("a quarantine needs a reason");
@@ -678,19 +679,19 @@ public final class Journal implements AutoCloseable {
     }
 
     /** A recovery of a device, as budgets and flap detection need it. */
-    public record Attempt(long id, Instant startedAt, long eventId, Optional<String> method, Optional<String> result,
-                          Optional<Long> escalatedFrom) {}
+    public record Attempt(long id, Instant startedAt, Optional<Instant> endedAt, long eventId, Optional<String> method,
+                          Optional<String> result, Optional<Long> escalatedFrom) {}
 
     /** The device's recoveries started at or after {@code since}, oldest first, unfinished ones included. */
     public synchronized List<Attempt> recoveriesSince(PciAddress bdf, Instant since) throws JournalException {
         try (var s = prepare("""
-                SELECT id, started_at, event_id, method, result, escalated_from FROM recoveries
+                SELECT id, started_at, event_id, method, result, escalated_from, ended_at FROM recoveries
                 WHERE bdf = ? AND started_at >= ? ORDER BY started_at, id""", bdf.toString(), us(since)); var rs = s.executeQuery()) {
             var out = new ArrayList<Attempt>();
             while (rs.next()) {
                 long from = rs.getLong(6);
                 Optional<Long> escalatedFrom = rs.wasNull() ? Optional.empty() : Optional.of(from);
-                out.add(new Attempt(rs.getLong(1), instant(rs.getLong(2)), rs.getLong(3), Optional.ofNullable(rs.getString(4)),
+                out.add(new Attempt(rs.getLong(1), instant(rs.getLong(2)), optInstant(rs, 7), rs.getLong(3), Optional.ofNullable(rs.getString(4)),
                         Optional.ofNullable(rs.getString(5)), escalatedFrom));
             }
             return out;
@@ -741,14 +742,14 @@ public final class Journal implements AutoCloseable {
     }
 
     /** Devices in quarantine now, oldest first. */
-    public synchronized List<Quarantine> quarantined() throws JournalException {
+    public synchronized List<QuarantineRow> quarantined() throws JournalException {
         try (var s = prepare("SELECT id, bdf, since, reason, mode FROM quarantine WHERE released_at IS NULL ORDER BY since, id");
              var rs = s.executeQuery()) {
-            var out = new ArrayList<Quarantine>();
+            var out = new ArrayList<QuarantineRow>();
             while (rs.next()) {
-                out.add(new Quarantine(rs.getLong(1), PciAddress.parse(rs.getString(2)).orElseThrow(() -> new SQLException("bad bdf in journal")),
+                out.add(new QuarantineRow(rs.getLong(1), PciAddress.parse(rs.getString(2)).orElseThrow(() -> new SQLException("bad bdf in journal")),
                         instant(rs.getLong(3)), rs.getString(4),
-                        Quarantine.Mode.parse(rs.getString(5)).orElseThrow(() -> new SQLException("bad quarantine mode in journal"))));
+                        QuarantineMode.parse(rs.getString(5)).orElseThrow(() -> new SQLException("bad quarantine mode in journal"))));
             }
             return out;
         } catch (SQLException e) {

@@ -1,5 +1,6 @@
 package io.unwedge.daemon.journal;
 
+import io.unwedge.core.safety.QuarantineMode;
 import static io.unwedge.daemon.journal.JournalTest.GPU1;
 import static io.unwedge.daemon.journal.JournalTest.T0;
 import static io.unwedge.daemon.journal.JournalTest.report;
@@ -116,7 +117,7 @@ class JournalV3Test {
             // and v3 works on it
             long up = j.beginEscalation(1, e, 1);
             assertThat(j.show(up).orElseThrow().recovery().escalatedFrom()).contains(1L);
-            assertThat(j.quarantine(GPU1, "flapping", Quarantine.Mode.EXCLUDED)).isTrue();
+            assertThat(j.quarantine(GPU1, "flapping", QuarantineMode.EXCLUDED)).isTrue();
             j.recordTelemetry(1, e, Optional.empty(), List.of(), 0, "");
             assertThat(j.offences("glxgears", Optional.empty(), T0)).containsExactly(T0);
         }
@@ -171,8 +172,8 @@ class JournalV3Test {
             recovery(j, j.recordEvent(e3, clock.instant()), e3, Optional.empty(), RecoveryReport.Result.RECOVERED);
 
             assertThat(j.recoveriesSince(GPU1, since)).containsExactly(
-                    new Journal.Attempt(failed, since, ev2, Optional.of("rebind"), Optional.of("failed"), Optional.empty()),
-                    new Journal.Attempt(escalation, since.plusSeconds(2), ev2, Optional.empty(), Optional.empty(), Optional.of(failed)));
+                    new Journal.Attempt(failed, since, Optional.of(since), ev2, Optional.of("rebind"), Optional.of("failed"), Optional.empty()),
+                    new Journal.Attempt(escalation, since.plusSeconds(2), Optional.empty(), ev2, Optional.empty(), Optional.empty(), Optional.of(failed)));
             assertThat(j.recoveriesSince(GPU1, T0)).extracting(Journal.Attempt::id).containsExactly(old, failed, escalation);
             assertThat(j.recoveriesSince(GPU1, clock.instant().plusSeconds(1))).isEmpty();
         }
@@ -239,28 +240,28 @@ class JournalV3Test {
     void aDeviceHasAtMostOneActiveQuarantineUntilReleased() throws Exception {
         try (var j = Journal.open(dir, clock, log)) {
             assertThat(j.quarantined()).isEmpty();
-            assertThat(j.quarantine(GPU1, "re-wedged 3 times in 10 minutes", Quarantine.Mode.UNBOUND)).isTrue();
+            assertThat(j.quarantine(GPU1, "re-wedged 3 times in 10 minutes", QuarantineMode.UNBOUND)).isTrue();
             clock.advance(Duration.ofMinutes(1));
-            assertThat(j.quarantine(GPU1, "again", Quarantine.Mode.EXCLUDED)).as("the first one stands").isFalse();
-            assertThat(j.quarantine(GPU0, "operator", Quarantine.Mode.EXCLUDED)).isTrue();
-            assertThat(j.quarantined()).extracting(Quarantine::bdf, Quarantine::since, Quarantine::reason, Quarantine::mode).containsExactly(
-                    org.assertj.core.groups.Tuple.tuple(GPU1, T0, "re-wedged 3 times in 10 minutes", Quarantine.Mode.UNBOUND),
-                    org.assertj.core.groups.Tuple.tuple(GPU0, T0.plusSeconds(60), "operator", Quarantine.Mode.EXCLUDED));
+            assertThat(j.quarantine(GPU1, "again", QuarantineMode.EXCLUDED)).as("the first one stands").isFalse();
+            assertThat(j.quarantine(GPU0, "operator", QuarantineMode.EXCLUDED)).isTrue();
+            assertThat(j.quarantined()).extracting(QuarantineRow::bdf, QuarantineRow::since, QuarantineRow::reason, QuarantineRow::mode).containsExactly(
+                    org.assertj.core.groups.Tuple.tuple(GPU1, T0, "re-wedged 3 times in 10 minutes", QuarantineMode.UNBOUND),
+                    org.assertj.core.groups.Tuple.tuple(GPU0, T0.plusSeconds(60), "operator", QuarantineMode.EXCLUDED));
 
             assertThat(j.release(GPU1, "cli:root")).isTrue();
             assertThat(j.release(GPU1, "cli:root")).as("nothing active any more").isFalse();
             assertThat(j.release(PciAddress.parse("0000:09:00.0").orElseThrow(), "cli:root")).isFalse();
-            assertThat(j.quarantined()).extracting(Quarantine::bdf).containsExactly(GPU0);
-            assertThat(j.quarantine(GPU1, "flapping again", Quarantine.Mode.EXCLUDED)).as("a new one after the release").isTrue();
-            assertThat(j.quarantined()).extracting(Quarantine::bdf).containsExactly(GPU0, GPU1);
+            assertThat(j.quarantined()).extracting(QuarantineRow::bdf).containsExactly(GPU0);
+            assertThat(j.quarantine(GPU1, "flapping again", QuarantineMode.EXCLUDED)).as("a new one after the release").isTrue();
+            assertThat(j.quarantined()).extracting(QuarantineRow::bdf).containsExactly(GPU0, GPU1);
 
-            assertThatThrownBy(() -> j.quarantine(GPU1, " ", Quarantine.Mode.UNBOUND)).hasMessageContaining("needs a reason");
+            assertThatThrownBy(() -> j.quarantine(GPU1, " ", QuarantineMode.UNBOUND)).hasMessageContaining("needs a reason");
             assertThatThrownBy(() -> j.release(GPU1, "")).hasMessageContaining("says who released it");
         }
         assertThat(count("SELECT count(*) FROM quarantine")).isEqualTo(3);
         assertThat(count("SELECT count(*) FROM quarantine WHERE bdf = '0000:06:00.0' AND released_by = 'cli:root' AND released_at IS NOT NULL")).isEqualTo(1);
-        assertThat(Quarantine.Mode.parse("unbound")).contains(Quarantine.Mode.UNBOUND);
-        assertThat(Quarantine.Mode.parse("quarantined")).isEmpty();
+        assertThat(QuarantineMode.parse("unbound")).contains(QuarantineMode.UNBOUND);
+        assertThat(QuarantineMode.parse("quarantined")).isEmpty();
     }
 
     @Test
@@ -283,8 +284,8 @@ class JournalV3Test {
             var none = wedgeBy("card0", "0000:03:00.0", 3, "glxgears");
             j.recordTelemetry(j.recordEvent(none, clock.instant()), none, Optional.of("/usr/bin/glxgears"), List.of(), 0, "old none");
             // quarantines: one active since long ago, one released long ago
-            j.quarantine(GPU0, "old and still active", Quarantine.Mode.EXCLUDED);
-            j.quarantine(PciAddress.parse("0000:09:00.0").orElseThrow(), "old, released", Quarantine.Mode.UNBOUND);
+            j.quarantine(GPU0, "old and still active", QuarantineMode.EXCLUDED);
+            j.quarantine(PciAddress.parse("0000:09:00.0").orElseThrow(), "old, released", QuarantineMode.UNBOUND);
             j.release(PciAddress.parse("0000:09:00.0").orElseThrow(), "cli:root");
 
             clock.advance(Duration.ofDays(100));
@@ -292,7 +293,7 @@ class JournalV3Test {
             lastOf0 = recovery(j, j.recordEvent(e4, clock.instant()), e4, Optional.empty(), RecoveryReport.Result.RECOVERED);
             var recentNone = wedgeBy("card0", "0000:03:00.0", 5, "glxgears");
             j.recordTelemetry(j.recordEvent(recentNone, clock.instant()), recentNone, Optional.of("/usr/bin/glxgears"), List.of(), 0, "recent none");
-            j.quarantine(PciAddress.parse("0000:0a:00.0").orElseThrow(), "recent, released", Quarantine.Mode.UNBOUND);
+            j.quarantine(PciAddress.parse("0000:0a:00.0").orElseThrow(), "recent, released", QuarantineMode.UNBOUND);
             j.release(PciAddress.parse("0000:0a:00.0").orElseThrow(), "cli:root");
 
             var p = j.prune(Duration.ofDays(90), 64L << 20);
@@ -309,7 +310,7 @@ class JournalV3Test {
             assertThat(j.telemetry(Optional.empty(), Optional.empty(), 10)).extracting(TelemetryRow::note)
                     .containsExactly("recent none", "kept with its event");
             assertThat(j.offences("glxgears", Optional.of("/usr/bin/glxgears"), Instant.EPOCH)).containsExactly(T0.plus(Duration.ofDays(100)));
-            assertThat(j.quarantined()).extracting(Quarantine::reason).containsExactly("old and still active");
+            assertThat(j.quarantined()).extracting(QuarantineRow::reason).containsExactly("old and still active");
             assertThat(j.prune(Duration.ofDays(90), 64L << 20)).satisfies(again -> {
                 assertThat(again.byAge() + again.events() + again.telemetry() + again.quarantines()).isZero();
             });

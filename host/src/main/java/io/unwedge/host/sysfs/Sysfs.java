@@ -59,6 +59,16 @@ public final class Sysfs {
         return root.resolve("bus/pci/devices").resolve(bdf.toString());
     }
 
+    /** {@code bus/pci/slots}: one directory per hotplug slot, with {@code address} and (with a hotplug driver) {@code power}. */
+    public Path pciSlots() {
+        return root.resolve("bus/pci/slots");
+    }
+
+    /** {@code bus/pci/rescan}: writing 1 rescans every bus; removed functions come back and are probed. */
+    public Path pciRescan() {
+        return root.resolve("bus/pci/rescan");
+    }
+
     public Path pciDriver(String driver) {
         if (!DRIVER_NAME.matcher(driver).matches()) throw new IllegalArgumentException("odd driver name: " + driver);
         return root.resolve("bus/pci/drivers").resolve(driver);

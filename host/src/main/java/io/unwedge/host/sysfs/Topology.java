@@ -2,6 +2,7 @@ package io.unwedge.host.sysfs;
 
 import io.unwedge.core.Devpath;
 import io.unwedge.core.GpuDevice;
+import io.unwedge.core.Hardware;
 import io.unwedge.core.PciAddress;
 import io.unwedge.core.WedgedEvent;
 import java.io.IOException;
@@ -111,6 +112,68 @@ public final class Topology {
 
     private volatile Path realDevices;
     private volatile Path realRoot;
+
+    /**
+     * What the device's hardware allows beyond a rebind (contract §5): its sibling functions, {@code reset}
+     * and {@code reset_method}, the nearest power-controllable slot above it, xe's {@code survivability_mode}.
+     * Anything unreadable counts as absent: the planner then skips what needs it, with the reason.
+     */
+    public Hardware hardware(GpuDevice device) {
+        var function = functionDir(device.bdf());
+        if (function.isEmpty()) return Hardware.REBIND_ONLY;
+        Path f = function.get();
+        var resetMethods = Sysfs.readTrimmed(f.resolve("reset_method"))
+                .map(s -> List.of(s.split("\\s+"))).orElse(List.of()).stream().filter(t -> !t.isEmpty()).toList();
+        return new Hardware(siblings(device.bdf(), f), Files.exists(f.resolve("reset")), resetMethods, slot(f),
+                Files.exists(f.resolve("survivability_mode")));
+    }
+
+    /** The other functions of the same PCI device, beside {@code function} in its parent directory. */
+    private List<Hardware.Function> siblings(PciAddress bdf, Path function) {
+        var out = new ArrayList<Hardware.Function>();
+        try (var entries = Files.list(function.getParent())) {
+            for (var p : (Iterable<Path>) entries::iterator) {
+                var other = PciAddress.parse(p.getFileName().toString());
+                if (other.isEmpty() || other.get().equals(bdf) || other.get().domain() != bdf.domain()
+                        || other.get().bus() != bdf.bus() || other.get().device() != bdf.device()) continue;
+                out.add(new Hardware.Function(other.get(), Sysfs.driverOf(p)));
+            }
+        } catch (IOException e) {
+            return List.of();
+        }
+        out.sort(Comparator.comparing(Hardware.Function::bdf));
+        return out;
+    }
+
+    /**
+     * The nearest slot above the function with a {@code power} attribute: the function and then each bridge
+     * above it, matched by {@code DDDD:BB:DD} against each slot's {@code address} (contract §4, cold reset).
+     */
+    private Optional<Hardware.Slot> slot(Path function) {
+        var slots = new java.util.LinkedHashMap<String, String>(); // address → slot name
+        try (var entries = Files.list(sysfs.pciSlots())) {
+            for (var s : (Iterable<Path>) entries.sorted()::iterator) {
+                if (!Files.exists(s.resolve("power"))) continue;
+                Sysfs.readTrimmed(s.resolve("address")).ifPresent(a -> slots.putIfAbsent(a.toLowerCase(java.util.Locale.ROOT), s.getFileName().toString()));
+            }
+        } catch (IOException e) {
+            return Optional.empty(); // no slots directory: no hotplug controller
+        }
+        Path devicesReal = realDevices();
+        for (Path p = function; p != null && devicesReal != null && p.startsWith(devicesReal); p = p.getParent()) {
+            var bdf = PciAddress.parse(p.getFileName().toString());
+            if (bdf.isEmpty()) continue;
+            String address = String.format(java.util.Locale.ROOT, "%04x:%02x:%02x", bdf.get().domain(), bdf.get().bus(), bdf.get().device());
+            String name = slots.get(address);
+            if (name != null) return Optional.of(new Hardware.Slot(name, address, bdf.get()));
+        }
+        return Optional.empty();
+    }
+
+    /** Whether the function is in sysfs at all (not removed). */
+    public boolean isPresent(PciAddress bdf) {
+        return functionDir(bdf).isPresent();
+    }
 
     /** Whether a driver is bound and a primary minor exists: the device is back. */
     public boolean isUp(PciAddress bdf) {
