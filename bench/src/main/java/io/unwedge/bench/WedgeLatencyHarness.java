@@ -51,7 +51,8 @@ public final class WedgeLatencyHarness {
             // with "journal": the daemon's own SQLite journal in the temp dir, intent synced before each unbind
             var journal = journaled ? java.util.Optional.of(io.unwedge.daemon.journal.Journal.open(
                     Files.createDirectories(dir.resolve("state")), InstantSource.system(), quiet)) : java.util.Optional.<io.unwedge.daemon.journal.Journal>empty();
-            var timeouts = new Timeouts(Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ZERO);
+            var timeouts = new Timeouts(Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ZERO,
+                    Duration.ofSeconds(5), Duration.ofSeconds(2));
             var supervisor = new Supervisor(source, topology, new Supervisor.Settings(timeouts, false), quiet, reports::add, journal);
             var loop = Thread.ofPlatform().start(() -> {
                 try {

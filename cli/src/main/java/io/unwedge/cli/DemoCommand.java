@@ -106,7 +106,8 @@ final class DemoCommand implements Callable<Integer> {
             sink = bus.sink();
             source = bus.subscribe();
         }
-        var timeouts = new Timeouts(Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(1));
+        var timeouts = new Timeouts(Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(1),
+                Duration.ofSeconds(5), Duration.ofSeconds(2));
         var report = new CompletableFuture<RecoveryReport>();
         // terminate with a 1 s grace: the stubborn client below is killed after it
         var drain = new DrainPolicy(DrainPolicy.Mode.TERMINATE, Duration.ofSeconds(1), DrainPolicy.Protection.DEFAULT, false);

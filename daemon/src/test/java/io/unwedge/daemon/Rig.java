@@ -115,7 +115,8 @@ final class Rig implements AutoCloseable {
     }
 
     static Timeouts timeouts(long bindMs, long settleMs) {
-        return new Timeouts(Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofMillis(bindMs), Duration.ofMillis(settleMs));
+        return new Timeouts(Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofMillis(bindMs), Duration.ofMillis(settleMs),
+                Duration.ofSeconds(5), Duration.ofSeconds(2));
     }
 
     SimGpu gpu(int i) {
