@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
  * <h2>What is read</h2>
  * Comments, blank lines; {@code [table]} headers with bare or quoted, dotted parts
  * ({@code [drain.device."0000:03:00.0"]}); {@code key = value} with a bare or quoted key; values: basic
- * strings {@code "…"} (escapes {@code \b \t \n \f \r \" \\ \}{@code uXXXX \}{@code UXXXXXXXX}), literal
+ * strings {@code "…"} (escapes {@code \b \t \n \f \r \" \\}, and a backslash, u or U, and 4 or 8 hex digits), literal
  * strings {@code '…'}, decimal integers (with {@code _} between digits), {@code true}/{@code false}, and
  * arrays (which may span lines, hold comments, and end with a comma).
  *
