@@ -1,6 +1,11 @@
 package io.unwedge.cli;
 
 import io.unwedge.core.holders.DrainPolicy;
+import io.unwedge.daemon.config.Config;
+import io.unwedge.daemon.config.ConfigException;
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
 import io.unwedge.daemon.CrashPoint;
 import io.unwedge.daemon.EventLog;
 import io.unwedge.daemon.LoopHeartbeat;
@@ -37,24 +42,27 @@ final class DaemonCommand implements Callable<Integer> {
     @Option(names = "--sysfs", description = "sysfs root (default: the real /sys)") Path sysfs;
     @Option(names = "--dev", description = "device node root (default: /dev, or DIR/dev beside --sysfs)") Path dev;
     @Option(names = "--proc", defaultValue = "/proc", description = "procfs root (default ${DEFAULT-VALUE})") Path proc;
-    @Option(names = "--state-dir", description = "state directory, holding journal.db (default: /var/lib/unwedge, or DIR/state beside --sysfs)") Path stateDir;
-    @Option(names = "--dry-run", description = "log the plan for every wedge, change nothing") boolean dryRun;
-    @Option(names = "--settle-ms", defaultValue = "10000", description = "settle window after a recovery (default ${DEFAULT-VALUE})") long settleMs;
-    @Option(names = "--unbind-timeout-ms", defaultValue = "30000", description = "how long the driver link may take to go after the unbind write (default ${DEFAULT-VALUE})") long unbindMs;
-    @Option(names = "--bind-timeout-ms", defaultValue = "60000", description = "how long the probe may take to bind and make a card minor (default ${DEFAULT-VALUE})") long bindMs;
-    @Option(names = "--write-timeout-ms", defaultValue = "30000", description = "how long a sysfs write may block (default ${DEFAULT-VALUE})") long writeMs;
-    @Option(names = "--debug", description = "log every uevent") boolean debug;
-    @Option(names = "--drain", defaultValue = "terminate", description = {"what to do about processes holding a GPU before it is unbound:",
-            "terminate (SIGTERM, SIGKILL after the grace), wait (up to the grace), kill (SIGKILL), notify-only (list, refuse) (default ${DEFAULT-VALUE})"}) String drainMode;
-    @Option(names = "--drain-grace-ms", defaultValue = "10000", description = "terminate: SIGTERM to SIGKILL; wait: how long (default ${DEFAULT-VALUE})") long graceMs;
+    @Option(names = "--config", paramLabel = "FILE", description = {"the config file (docs/configuration.md); the options below override it, key by key",
+            "(default: /etc/unwedge/unwedge.toml if it exists, without --sysfs; none with --sysfs)"}) Path configFile;
+    @Option(names = "--state-dir", description = "state directory, holding journal.db (default: [daemon] state_dir, /var/lib/unwedge, or DIR/state beside --sysfs)") Path stateDir;
+    @Option(names = "--dry-run", negatable = true, description = "log the plan for every wedge, change nothing (default: [daemon] dry_run, false)") Boolean dryRun;
+    @Option(names = "--settle-ms", description = "settle window after a recovery (default: [timeouts] settle, 10000)") Long settleMs;
+    @Option(names = "--unbind-timeout-ms", description = "how long the driver link may take to go after the unbind write (default: [timeouts] unbind, 30000)") Long unbindMs;
+    @Option(names = "--bind-timeout-ms", description = "how long the probe may take to bind and make a card minor (default: [timeouts] bind, 60000)") Long bindMs;
+    @Option(names = "--write-timeout-ms", description = "how long a sysfs write may block (default: [timeouts] write, 30000)") Long writeMs;
+    @Option(names = "--debug", negatable = true, description = "log every uevent (default: [daemon] debug, false)") Boolean debug;
+    @Option(names = "--drain", description = {"what to do about processes holding a GPU before it is unbound:",
+            "terminate (SIGTERM, SIGKILL after the grace), wait (up to the grace), kill (SIGKILL), notify-only (list, refuse)",
+            "(default: [drain] mode, terminate)"}) String drainMode;
+    @Option(names = "--drain-grace-ms", description = "terminate: SIGTERM to SIGKILL; wait: how long (default: [drain] grace, 10000)") Long graceMs;
     @Option(names = "--protect", paramLabel = "COMM", description = {"never signal a process with this comm (repeatable; added to Xorg, Xwayland,",
-            "gnome-shell, kwin_wayland, sddm, gdm and the gdm/sddm/display-manager units)"}) java.util.List<String> protect = new java.util.ArrayList<>();
-    @Option(names = "--log-format", defaultValue = "text", description = {"text (time level event key=value … — message) or json",
-            "(one object per line: time, level, event, the same keys, msg) (default ${DEFAULT-VALUE})"}) String logFormat;
-    @Option(names = "--force", description = "unbind even when holders remain after the drain (their descriptors then see errors)") boolean force;
-    @Option(names = "--retain-days", defaultValue = "90", description = {"journal retention: recoveries older than this are deleted, at start and daily",
-            "(the last of each device and unfinished ones are always kept) (default ${DEFAULT-VALUE})"}) long retainDays;
-    @Option(names = "--retain-mb", defaultValue = "64", description = "journal retention: the oldest recoveries are deleted while the journal is larger (default ${DEFAULT-VALUE})") long retainMb;
+            "gnome-shell, kwin_wayland, sddm, gdm and the gdm/sddm/display-manager units; replaces [drain] protect)"}) java.util.List<String> protect;
+    @Option(names = "--log-format", description = {"text (time level event key=value … — message) or json",
+            "(one object per line: time, level, event, the same keys, msg) (default: [daemon] log_format, text)"}) String logFormat;
+    @Option(names = "--force", negatable = true, description = "unbind even when holders remain after the drain (their descriptors then see errors) (default: [drain] force, false)") Boolean force;
+    @Option(names = "--retain-days", description = {"journal retention: recoveries older than this are deleted, at start and daily",
+            "(the last of each device and unfinished ones are always kept) (default: [daemon] retain_days, 90)"}) Long retainDays;
+    @Option(names = "--retain-mb", description = "journal retention: the oldest recoveries are deleted while the journal is larger (default: [daemon] retain_mb, 64)") Long retainMb;
 
     @Override
     public Integer call() throws Exception {
@@ -66,18 +74,15 @@ final class DaemonCommand implements Callable<Integer> {
         if (sysfs != null && dev != null && dev.toAbsolutePath().normalize().equals(Path.of("/dev"))) {
             throw new Main.Refused("--dev /dev with a virtual --sysfs: the drain would act on the real GPUs' holders; give the virtual host's DIR/dev");
         }
-        drainPolicy(); // usage errors before anything starts
-        if (retainDays < 1) throw new Main.UsageError("--retain-days must be at least 1");
-        if (retainMb < 1) throw new Main.UsageError("--retain-mb must be at least 1");
-        var format = EventLog.Format.parse(logFormat)
-                .orElseThrow(() -> new Main.UsageError("--log-format must be text or json, not '" + logFormat + "'"));
+        // the file and the options, every usage error before anything starts
+        var config = effectiveConfig();
+        var settings = config.daemon();
         if (!Files.isDirectory(root.devices())) throw new Main.UsageError(root.root() + " has no devices/ directory: not a sysfs root");
-        Path base = sysfs == null ? null : root.root().getParent();
-        Path state = stateDir != null ? stateDir : base == null ? Path.of("/var/lib/unwedge") : base.resolve("state");
+        Path state = settings.stateDir();
         Files.createDirectories(state);
         // under systemd with stdout to the journal, each line carries its priority (<3> err … <7> debug)
-        var log = new EventLog(System.out, InstantSource.system(), debug ? EventLog.Level.DEBUG : EventLog.Level.INFO,
-                format, JournalStream.isStdout(System.getenv()));
+        var log = new EventLog(System.out, InstantSource.system(), settings.debug() ? EventLog.Level.DEBUG : EventLog.Level.INFO,
+                settings.logFormat(), JournalStream.isStdout(System.getenv()));
         // TEST ONLY: UNWEDGE_CRASH_AT=<point> makes the daemon SIGKILL itself there (the crash tests); read once, here
         Optional<String> crashAt;
         try {
@@ -93,10 +98,10 @@ final class DaemonCommand implements Callable<Integer> {
         try (var lockFile = FileChannel.open(state.resolve("daemon.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
              var lock = lockFile.tryLock()) {
             if (lock == null) throw new Main.Refused("another unwedge daemon holds " + state.resolve("daemon.lock"));
-            var timeouts = new Timeouts(Duration.ofMillis(writeMs), Duration.ofMillis(unbindMs), Duration.ofMillis(bindMs), Duration.ofMillis(settleMs));
-            var settings = new Supervisor.Settings(timeouts, dryRun, drainPolicy(), proc, Optional.ofNullable(dev));
+            // the [drain] of the file and the options; per-driver and per-device tables are config.drainFor's
+            var supervisorSettings = new Supervisor.Settings(config.timeouts(), settings.dryRun(), config.drain().policy(), proc, Optional.ofNullable(dev));
             try (var journal = Journal.open(state, InstantSource.system(), log);
-                 var retention = Retention.start(journal, log, Duration.ofDays(retainDays), Math.multiplyExact(retainMb, 1L << 20), Retention.DAILY);
+                 var retention = Retention.start(journal, log, Duration.ofDays(settings.retainDays()), (long) settings.retainMb() << 20, Retention.DAILY);
                  var sdNotify = SdNotify.fromEnvironment(System.getenv())) {
                 var notifier = new SystemdNotifier(sdNotify, log);
                 var heartbeat = new LoopHeartbeat();
@@ -105,7 +110,7 @@ final class DaemonCommand implements Callable<Integer> {
                 var watchdog = SdNotify.watchdogInterval(System.getenv(), ProcessHandle.current().pid())
                         .map(interval -> new Watchdog(heartbeat, interval, notifier, log));
                 var source = NetlinkUeventSource.open();
-                var supervisor = new Supervisor(source, new Topology(root), settings, log, RecoveryListener.NONE,
+                var supervisor = new Supervisor(source, new Topology(root), supervisorSettings, log, RecoveryListener.NONE,
                         Optional.of(journal), notifier.afterReady(() -> watchdog.ifPresent(Watchdog::start)), heartbeat);
                 // SIGINT/SIGTERM: no new recovery starts, recoveries in flight finish, then the loop ends and
                 // the daemon exits 0: a requested stop is not a failure
@@ -125,10 +130,68 @@ final class DaemonCommand implements Callable<Integer> {
         return ExitCode.OK.code;
     }
 
-    private DrainPolicy drainPolicy() {
-        var mode = DrainPolicy.Mode.parse(drainMode)
+    /**
+     * The settings this daemon runs with: the config file's (see {@link #loadConfig}), each overridden by its
+     * option when that is given. The state directory, when neither names one, is the virtual host's
+     * {@code DIR/state} beside a {@code --sysfs}, else {@code [daemon] state_dir}'s default.
+     */
+    Config effectiveConfig() throws IOException {
+        var file = loadConfig();
+        var d = file.daemon();
+        Path state;
+        if (stateDir != null) state = stateDir.toAbsolutePath();
+        else if (!d.stateDir().equals(Config.Daemon.DEFAULT.stateDir()) || sysfs == null) state = d.stateDir();
+        else state = sysfs.toAbsolutePath().normalize().getParent().resolve("state");
+        var format = logFormat == null ? d.logFormat() : EventLog.Format.parse(logFormat)
+                .orElseThrow(() -> new Main.UsageError("--log-format must be text or json, not '" + logFormat + "'"));
+        var daemon = new Config.Daemon(state, dryRun != null ? dryRun : d.dryRun(), format, debug != null ? debug : d.debug(),
+                atLeastOne(retainDays, "--retain-days", d.retainDays()), atLeastOne(retainMb, "--retain-mb", d.retainMb()));
+        var t = file.timeouts();
+        var timeouts = new Timeouts(ms(writeMs, t.write()), ms(unbindMs, t.unbind()), ms(bindMs, t.bind()), ms(settleMs, t.settle()),
+                t.reset(), t.powerOff());
+        var dr = file.drain();
+        var mode = drainMode == null ? dr.mode() : DrainPolicy.Mode.parse(drainMode)
                 .orElseThrow(() -> new Main.UsageError("--drain must be terminate, wait, kill or notify-only, not '" + drainMode + "'"));
-        if (graceMs < 0) throw new Main.UsageError("--drain-grace-ms must not be negative");
-        return new DrainPolicy(mode, Duration.ofMillis(graceMs), DrainPolicy.Protection.DEFAULT.withComms(java.util.Set.copyOf(protect)), force);
+        if (graceMs != null && graceMs < 0) throw new Main.UsageError("--drain-grace-ms must not be negative");
+        Config.Drain drain;
+        try {
+            drain = new Config.Drain(mode, ms(graceMs, dr.grace()), force != null ? force : dr.force(),
+                    protect != null ? protect : dr.protect(), dr.drivers(), dr.devices());
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError("--protect: " + e.getMessage()); // the file's were checked when it was read
+        }
+        return file.withDaemon(daemon).withTimeouts(timeouts).withDrain(drain);
+    }
+
+    /**
+     * The config file: {@code --config FILE} (missing is an error), else {@code /etc/unwedge/unwedge.toml} when
+     * acting on the real /sys (missing is the defaults). A virtual host reads only a named file: a rehearsal
+     * must not pick up production settings (its journal would land in the production state directory).
+     */
+    Config loadConfig() throws IOException {
+        Path file = configFile != null ? configFile : sysfs == null ? Config.DEFAULT_FILE : null;
+        if (file == null) return Config.DEFAULT;
+        try {
+            return Config.load(file);
+        } catch (NoSuchFileException e) {
+            if (configFile == null) return Config.DEFAULT;
+            throw new Main.UsageError("--config " + file + ": no such file");
+        } catch (AccessDeniedException e) {
+            throw new AccessDeniedException(file.toString(), null, "the config file cannot be read");
+        } catch (ConfigException e) {
+            int n = e.problems().size();
+            throw new Main.UsageError(file + ": " + n + (n == 1 ? " problem" : " problems") + " (`unwedge config check` shows them too):\n" + e.getMessage());
+        }
+    }
+
+    private static Duration ms(Long option, Duration fromFile) {
+        return option == null ? fromFile : Duration.ofMillis(option);
+    }
+
+    private static int atLeastOne(Long option, String name, int fromFile) {
+        if (option == null) return fromFile;
+        if (option < 1) throw new Main.UsageError(name + " must be at least 1");
+        if (option > Integer.MAX_VALUE) throw new Main.UsageError(name + " is too large: " + option);
+        return option.intValue();
     }
 }

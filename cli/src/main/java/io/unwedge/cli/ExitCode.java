@@ -4,7 +4,7 @@ package io.unwedge.cli;
 public enum ExitCode {
     OK(0, "success"),
     FAILED(1, "a recovery failed, or the device is not free"),
-    USAGE(2, "bad command line"),
+    USAGE(2, "bad command line or config file"),
     NO_DEVICE(3, "no such device"),
     PERMISSION(4, "permission denied (most commands that act need root)"),
     REFUSED(5, "refused by policy or by a safety check"),

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** {@code unwedge}: the daemon, the virtual GPU host and the tools, one command. */
 @Command(name = "unwedge", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Recovers wedged Linux DRM GPUs: hears the kernel's WEDGED uevents, rebinds, verifies.",
-        subcommands = {DemoCommand.class, DaemonCommand.class, UsersCommand.class, HistoryCommand.class, ShowCommand.class, StatusCommand.class, ExportCommand.class,
+        subcommands = {DemoCommand.class, DaemonCommand.class, UsersCommand.class, HistoryCommand.class, ShowCommand.class, StatusCommand.class, ExportCommand.class, ConfigCommand.class,
                 SimCommand.class, CommandLine.HelpCommand.class},
         footer = {"%nSafety: only `unwedge daemon` without --sysfs touches the real /sys;",
                 "everything else works on a virtual host made by `unwedge sim create`."})
@@ -26,6 +26,11 @@ public final class Main implements Runnable {
     }
 
     public static int execute(String... args) {
+        return commandLine().execute(args);
+    }
+
+    /** The command line with the exit codes and error handling every command shares (tests set its out and err). */
+    static CommandLine commandLine() {
         var cl = new CommandLine(new Main());
         cl.getCommandSpec().usageMessage().footer(concat(cl.getCommandSpec().usageMessage().footer(), ExitCode.helpLines()));
         cl.setExitCodeExceptionMapper(e -> switch (e) {
@@ -49,7 +54,7 @@ public final class Main implements Runnable {
             e.getCommandLine().getErr().println("Try `" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help`.");
             return ExitCode.USAGE.code;
         });
-        return cl.execute(args);
+        return cl;
     }
 
     private static String[] concat(String[] a, String[] b) {
