@@ -52,17 +52,28 @@ final class Drain implements AutoCloseable {
     private final HolderScan scan;
     private final Sysfs sysfs;
     private final Path dev;
-    private final DrainPolicy policy;
+    private final Chooser chooser;
     private final boolean live;
     private final EventLog log;
     private final Wakeup stop;
 
+    /** The drain policy for a device: {@code [drain.device."BDF"]} beats {@code [drain.driver.NAME]} beats {@code [drain]}. */
+    @FunctionalInterface
+    interface Chooser {
+        DrainPolicy policyFor(String driver, io.unwedge.core.PciAddress bdf);
+    }
+
     Drain(Path proc, Sysfs sysfs, Path dev, DrainPolicy policy, EventLog log) throws OsException {
+        this(proc, sysfs, dev, policy, (driver, bdf) -> policy, log);
+    }
+
+    /** @param policy the base policy, said at start; {@code chooser} may refine it per device */
+    Drain(Path proc, Sysfs sysfs, Path dev, DrainPolicy policy, Chooser chooser, EventLog log) throws OsException {
         this.scan = new HolderScan(proc);
         this.sysfs = sysfs;
         this.dev = dev;
         this.live = HolderScan.isLive(proc);
-        this.policy = live ? policy : new DrainPolicy(DrainPolicy.Mode.NOTIFY_ONLY, policy.grace(), policy.protection(), policy.force());
+        this.chooser = chooser;
         this.log = log;
         this.stop = Wakeup.open();
         if (!live && policy.mode() != DrainPolicy.Mode.NOTIFY_ONLY) {
@@ -71,8 +82,10 @@ final class Drain implements AutoCloseable {
         }
     }
 
-    DrainPolicy policy() {
-        return policy;
+    /** The device's policy; notify-only whatever it says when the procfs root is not our live /proc. */
+    DrainPolicy policyFor(GpuDevice device) {
+        var p = chooser.policyFor(device.driver().orElse(null), device.bdf());
+        return live ? p : new DrainPolicy(DrainPolicy.Mode.NOTIFY_ONLY, p.grace(), p.protection(), p.force());
     }
 
     Path dev() {
@@ -91,6 +104,7 @@ final class Drain implements AutoCloseable {
 
     /** --dry-run: what the drain would do now, logged; nobody is signalled. */
     void preview(GpuDevice device) {
+        var policy = policyFor(device);
         var holders = scan.scan(HolderScan.Target.of(device, sysfs, dev));
         var verdict = policy.decide(holders, Duration.ZERO);
         List<Action> actions = switch (verdict) {
@@ -117,6 +131,7 @@ final class Drain implements AutoCloseable {
 
     /** Runs the drain for {@code device}, which is still bound; returns whether the recovery may unbind it. */
     Result run(GpuDevice device) {
+        var policy = policyFor(device);
         var target = HolderScan.Target.of(device, sysfs, dev);
         long t0 = System.nanoTime();
         var firstSeen = new HashMap<Integer, Long>();
@@ -212,7 +227,7 @@ final class Drain implements AutoCloseable {
                     "signal", s.signal(), "no longer holds the device (exited, let go, or its pid was reused)");
             return;
         }
-        var why = policy.protection().why(again.get());
+        var why = policyFor(device).protection().why(again.get());
         if (why.isPresent() || !again.get().comm().equals(h.comm())) {
             log.warn("drain-not-signalled", "card", device.card(), "bdf", device.bdf(), "pid", h.pid(), "comm", again.get().comm(),
                     "signal", s.signal(), why.orElse("its comm changed from " + h.comm() + " since the scan") + ", leaving it alone");

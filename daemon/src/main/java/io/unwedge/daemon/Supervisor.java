@@ -38,10 +38,12 @@ public final class Supervisor {
      * @param proc  the procfs root the holder scan reads (signals go only to pids of a live one)
      * @param dev   the device node root; empty: {@code /dev} beside the real /sys, {@code DIR/dev} beside {@code DIR/sys}
      */
-    public record Settings(Timeouts timeouts, boolean dryRun, DrainPolicy drain, Path proc, Optional<Path> dev, RecoveryPolicy policy) {
+    public record Settings(Timeouts timeouts, boolean dryRun, DrainPolicy drain, Path proc, Optional<Path> dev, RecoveryPolicy policy,
+                           DrainChooser drainFor) {
         public Settings {
             Objects.requireNonNull(timeouts);
             Objects.requireNonNull(policy);
+            Objects.requireNonNull(drainFor);
             Objects.requireNonNull(drain);
             Objects.requireNonNull(proc);
             Objects.requireNonNull(dev);
@@ -56,6 +58,17 @@ public final class Supervisor {
         public Settings(Timeouts timeouts, boolean dryRun, DrainPolicy drain, Path proc, Optional<Path> dev) {
             this(timeouts, dryRun, drain, proc, dev, RecoveryPolicy.DEFAULT);
         }
+
+        /** {@code drain} for every device. */
+        public Settings(Timeouts timeouts, boolean dryRun, DrainPolicy drain, Path proc, Optional<Path> dev, RecoveryPolicy policy) {
+            this(timeouts, dryRun, drain, proc, dev, policy, (driver, bdf) -> drain);
+        }
+    }
+
+    /** The drain policy of one device (the configuration's per-driver and per-device tables). */
+    @FunctionalInterface
+    public interface DrainChooser {
+        DrainPolicy policyFor(String driver, PciAddress bdf);
     }
 
     /** Counted since start; the metrics endpoint will read these. */
@@ -111,7 +124,7 @@ public final class Supervisor {
         this.commands = new HookCommands(settings.policy().hookTimeout());
         Path dev = settings.dev().orElseGet(() -> topology.sysfs().isRealSys() ? Path.of("/dev") : topology.sysfs().root().resolveSibling("dev"));
         try {
-            this.drain = new Drain(settings.proc(), topology.sysfs(), dev, settings.drain(), log);
+            this.drain = new Drain(settings.proc(), topology.sysfs(), dev, settings.drain(), settings.drainFor()::policyFor, log);
         } catch (io.unwedge.host.os.OsException e) {
             throw new UncheckedIOException(e);
         }

@@ -1,5 +1,7 @@
 package io.unwedge.daemon.config;
 
+import io.unwedge.core.MethodPolicy;
+import io.unwedge.core.safety.QuarantineMode;
 import io.unwedge.core.PciAddress;
 import io.unwedge.core.RecoveryMethod;
 import io.unwedge.core.holders.DrainPolicy;
@@ -128,19 +130,6 @@ public record Config(Daemon daemon, Timeouts timeouts, Drain drain, Recovery rec
         }
     }
 
-    /** How {@code bus-reset} is done. */
-    public enum BusReset {
-        /** write 1 to {@code <BDF>/reset}; when the function has no {@code reset} attribute, {@link #REMOVE_RESCAN} */
-        RESET,
-        /** write 1 to {@code <BDF>/remove}, then to {@code /sys/bus/pci/rescan} */
-        REMOVE_RESCAN;
-
-        @Override
-        public String toString() {
-            return token(this);
-        }
-    }
-
     /** The kernel's reset methods ({@code <BDF>/reset_method}, drivers/pci/pci.c {@code pci_reset_fn_methods}). */
     public static final List<String> RESET_METHODS = List.of("flr", "pm", "bus", "cxl_bus", "device_specific", "acpi");
 
@@ -156,8 +145,8 @@ public record Config(Daemon daemon, Timeouts timeouts, Drain drain, Recovery rec
      *                      empty: leave it as it is
      * @param maxConcurrent disruptive recoveries at once, host-wide
      */
-    public record Recovery(Set<RecoveryMethod> methods, BusReset busReset, List<String> resetMethod, boolean verifyIoctl, int maxConcurrent) {
-        public static final Recovery DEFAULT = new Recovery(DISRUPTIVE, BusReset.RESET, List.of(), false, 1);
+    public record Recovery(Set<RecoveryMethod> methods, MethodPolicy.BusReset busReset, List<String> resetMethod, boolean verifyIoctl, int maxConcurrent) {
+        public static final Recovery DEFAULT = new Recovery(DISRUPTIVE, MethodPolicy.BusReset.RESET, List.of(), false, 1);
 
         public Recovery {
             methods = methods.isEmpty() ? Collections.unmodifiableSet(EnumSet.noneOf(RecoveryMethod.class))
@@ -175,25 +164,12 @@ public record Config(Daemon daemon, Timeouts timeouts, Drain drain, Recovery rec
         }
     }
 
-    /** What a quarantined device is left as. */
-    public enum Quarantine {
-        /** without a driver */
-        UNBOUND,
-        /** bound, and left out of recovery */
-        EXCLUDED;
-
-        @Override
-        public String toString() {
-            return token(this);
-        }
-    }
-
     /**
      * {@code [safety]}: at most {@code budget} recoveries of a device per {@code budgetWindow}; a device that
      * wedges {@code flapCount} times within {@code flapWindow} is quarantined.
      */
-    public record Safety(int budget, Duration budgetWindow, int flapCount, Duration flapWindow, Quarantine quarantine) {
-        public static final Safety DEFAULT = new Safety(3, Duration.ofHours(1), 3, Duration.ofMinutes(10), Quarantine.UNBOUND);
+    public record Safety(int budget, Duration budgetWindow, int flapCount, Duration flapWindow, QuarantineMode quarantine) {
+        public static final Safety DEFAULT = new Safety(3, Duration.ofHours(1), 3, Duration.ofMinutes(10), QuarantineMode.UNBOUND);
 
         public Safety {
             if (budget < 1) throw new IllegalArgumentException("budget must be at least 1: " + budget);
@@ -270,7 +246,7 @@ public record Config(Daemon daemon, Timeouts timeouts, Drain drain, Recovery rec
         }
     }
 
-    /** An argv: the program (an absolute path, or a bare name looked up in PATH) and its arguments. Empty: none. */
+    /** An argv: the program (an absolute path: a root daemon searches no PATH) and its arguments. Empty: none. */
     public record Command(List<String> argv) {
         public static final Command NONE = new Command(List.of());
 
@@ -290,8 +266,8 @@ public record Config(Daemon daemon, Timeouts timeouts, Drain drain, Recovery rec
             if (argv.isEmpty()) return Optional.empty();
             String program = argv.getFirst();
             if (program.isEmpty()) return Optional.of("the program (the first element) is empty");
-            if (!program.startsWith("/") && program.contains("/")) {
-                return Optional.of("the program '" + program + "' must be an absolute path or a bare name found in PATH, not a relative path");
+            if (!program.startsWith("/")) {
+                return Optional.of("the program '" + program + "' must be an absolute path, e.g. '/usr/bin/" + program.replaceFirst(".*/", "") + "'");
             }
             for (var a : argv) if (a.indexOf('\0') >= 0) return Optional.of("a NUL character cannot be in an argument");
             return Optional.empty();
@@ -309,6 +285,24 @@ public record Config(Daemon daemon, Timeouts timeouts, Drain drain, Recovery rec
      *
      * @param driver the device's driver, or null when it has none
      */
+    /** What {@code [recovery]}, {@code [safety]}, {@code [unknown]}, {@code [vendor.*]} and {@code [hooks]} make of recoveries. */
+    public io.unwedge.daemon.RecoveryPolicy recoveryPolicy() {
+        var unknownTo = switch (unknown.policy()) {
+            case ALERT -> MethodPolicy.Handoff.ALERT;
+            case HOOK -> new MethodPolicy.Handoff(MethodPolicy.Handoff.Kind.HOOK, unknown.command().argv());
+            case REQUEST_REBOOT -> new MethodPolicy.Handoff(MethodPolicy.Handoff.Kind.REQUEST_REBOOT, unknown.command().argv());
+        };
+        var vendorCommands = new java.util.TreeMap<String, List<String>>();
+        vendors.forEach((driver, v) -> {
+            if (!v.command().isEmpty()) vendorCommands.put(driver, v.command().argv());
+        });
+        var methods = new MethodPolicy(recovery.methods(), recovery.busReset(), recovery.resetMethod(), unknownTo, vendorCommands);
+        var limits = new io.unwedge.core.safety.SafetyPolicy(safety.budget(), safety.budgetWindow(), safety.flapCount(), safety.flapWindow(),
+                safety.quarantine(), recovery.maxConcurrent());
+        return new io.unwedge.daemon.RecoveryPolicy(methods, limits, hooks.preRecovery().argv(), hooks.postRecovery().argv(), hooks.timeout(),
+                recovery.verifyIoctl());
+    }
+
     public DrainPolicy drainFor(String driver, PciAddress bdf) {
         Objects.requireNonNull(bdf);
         var d = drain;

@@ -178,7 +178,7 @@ final class ConfigReader {
         var d = Config.Recovery.DEFAULT;
         var methods = methods(k).orElse(d.methods());
         var resetMethod = k.string("reset_method", "\"flr bus\"").flatMap(s -> resetMethods(k, s)).orElse(d.resetMethod());
-        return new Config.Recovery(methods, k.choice("bus_reset", Config.BusReset.values()).orElse(d.busReset()), resetMethod,
+        return new Config.Recovery(methods, k.choice("bus_reset", io.unwedge.core.MethodPolicy.BusReset.values()).orElse(d.busReset()), resetMethod,
                 k.bool("verify_ioctl").orElse(d.verifyIoctl()), k.integer("max_concurrent", 1, d.maxConcurrent()).orElse(d.maxConcurrent()));
     }
 
@@ -234,7 +234,7 @@ final class ConfigReader {
                 k.duration("budget_window", false, d.budgetWindow()).orElse(d.budgetWindow()),
                 k.integer("flap_count", 2, d.flapCount()).orElse(d.flapCount()),
                 k.duration("flap_window", false, d.flapWindow()).orElse(d.flapWindow()),
-                k.choice("quarantine", Config.Quarantine.values()).orElse(d.quarantine()));
+                k.choice("quarantine", io.unwedge.core.safety.QuarantineMode.values()).orElse(d.quarantine()));
     }
 
     private Config.Unknown unknown(Keys k) {

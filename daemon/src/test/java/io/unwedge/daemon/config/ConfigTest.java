@@ -64,11 +64,11 @@ class ConfigTest {
         assertThat(d.drainFor("xe", GPU0)).isEqualTo(DrainPolicy.DEFAULT);
         assertThat(d.recovery().methods()).containsExactly(RecoveryMethod.REBIND, RecoveryMethod.BUS_RESET,
                 RecoveryMethod.VENDOR_SPECIFIC, RecoveryMethod.COLD_RESET);
-        assertThat(d.recovery().busReset()).isEqualTo(Config.BusReset.RESET);
+        assertThat(d.recovery().busReset()).isEqualTo(io.unwedge.core.MethodPolicy.BusReset.RESET);
         assertThat(d.recovery().resetMethod()).isEmpty();
         assertThat(d.recovery().verifyIoctl()).isFalse();
         assertThat(d.recovery().maxConcurrent()).isEqualTo(1);
-        assertThat(d.safety()).isEqualTo(new Config.Safety(3, Duration.ofHours(1), 3, Duration.ofMinutes(10), Config.Quarantine.UNBOUND));
+        assertThat(d.safety()).isEqualTo(new Config.Safety(3, Duration.ofHours(1), 3, Duration.ofMinutes(10), io.unwedge.core.safety.QuarantineMode.UNBOUND));
         assertThat(d.unknown()).isEqualTo(new Config.Unknown(Config.Unknown.Policy.ALERT, Config.Command.NONE));
         assertThat(d.none()).isEqualTo(new Config.None(true, 3, Duration.ofHours(1), Config.None.Action.NOTIFY, Config.Command.NONE));
         assertThat(d.vendors()).isEmpty();
@@ -128,10 +128,10 @@ class ConfigTest {
             offences = 2
             offence_window = "6h"
             action = "hook"
-            command = ["logger", "-t", "unwedge"]
+            command = ["/usr/bin/logger", "-t", "unwedge"]
 
             [vendor.xe]
-            command = ["fwupdmgr", "update"]
+            command = ["/usr/bin/fwupdmgr", "update"]
 
             [hooks]
             pre_recovery = ["/usr/local/bin/pre"]
@@ -150,14 +150,14 @@ class ConfigTest {
         assertThat(c.drain().force()).isTrue();
         assertThat(c.drain().protect()).containsExactly("my-renderer", "Xvnc");
         assertThat(c.recovery()).isEqualTo(new Config.Recovery(Set.of(RecoveryMethod.REBIND, RecoveryMethod.COLD_RESET),
-                Config.BusReset.REMOVE_RESCAN, List.of("flr", "bus"), true, 2));
+                io.unwedge.core.MethodPolicy.BusReset.REMOVE_RESCAN, List.of("flr", "bus"), true, 2));
         assertThat(c.recovery().allows(RecoveryMethod.BUS_RESET)).isFalse();
-        assertThat(c.safety()).isEqualTo(new Config.Safety(5, Duration.ofDays(1), 4, Duration.ofMinutes(30), Config.Quarantine.EXCLUDED));
+        assertThat(c.safety()).isEqualTo(new Config.Safety(5, Duration.ofDays(1), 4, Duration.ofMinutes(30), io.unwedge.core.safety.QuarantineMode.EXCLUDED));
         assertThat(c.unknown()).isEqualTo(new Config.Unknown(Config.Unknown.Policy.REQUEST_REBOOT,
                 new Config.Command(List.of("/usr/local/sbin/ask-reboot", "--reason", "gpu"))));
         assertThat(c.none()).isEqualTo(new Config.None(false, 2, Duration.ofHours(6), Config.None.Action.HOOK,
-                new Config.Command(List.of("logger", "-t", "unwedge"))));
-        assertThat(c.vendorCommand("xe")).contains(new Config.Command(List.of("fwupdmgr", "update")));
+                new Config.Command(List.of("/usr/bin/logger", "-t", "unwedge"))));
+        assertThat(c.vendorCommand("xe")).contains(new Config.Command(List.of("/usr/bin/fwupdmgr", "update")));
         assertThat(c.vendorCommand("amdgpu")).isEmpty();
         assertThat(c.hooks()).isEqualTo(new Config.Hooks(new Config.Command(List.of("/usr/local/bin/pre")),
                 new Config.Command(List.of("/usr/local/bin/post", "done")), Duration.ofHours(1)));
@@ -291,7 +291,9 @@ class ConfigTest {
         assertThat(only("[daemon]\nstate_dir = \"var/lib/unwedge\"\n").message()).isEqualTo(
                 "'state_dir' in [daemon] must be an absolute path, not \"var/lib/unwedge\" (e.g. state_dir = \"/var/lib/unwedge\")");
         assertThat(only("[hooks]\npre_recovery = [\"bin/pre\"]\n").message()).contains(
-                "'pre_recovery' in [hooks] is not a command: the program 'bin/pre' must be an absolute path or a bare name");
+                "'pre_recovery' in [hooks] is not a command: the program 'bin/pre' must be an absolute path, e.g. '/usr/bin/pre'");
+        assertThat(only("[hooks]\npre_recovery = [\"gpu-alert\"]\n").message()).as("no PATH search").contains(
+                "the program 'gpu-alert' must be an absolute path, e.g. '/usr/bin/gpu-alert'");
         assertThat(only("[hooks]\npre_recovery = [\"\"]\n").message()).contains("the program (the first element) is empty");
         assertThat(only("[hooks]\npre_recovery = \"/bin/true\"\n").message()).isEqualTo(
                 "'pre_recovery' in [hooks] must be an array of strings, not a string (e.g. pre_recovery = [\"/usr/local/bin/gpu-alert\", \"--card\"])");
@@ -323,8 +325,8 @@ class ConfigTest {
         assertThat(only("[none]\naction = \"hook\"\n").message()).contains("'action' in [none] is \"hook\", which runs a command");
         // found by ConfigProperties: a wrong command under such a policy is one problem (the command's), not a crash
         assertThat(only("[unknown]\npolicy = \"hook\"\ncommand = [\"./x\"]\n")).isEqualTo(new Problem(3,
-                "'command' in [unknown] is not a command: the program './x' must be an absolute path or a bare name found in PATH,"
-                        + " not a relative path (e.g. command = [\"/usr/local/bin/gpu-alert\", \"--card\"])"));
+                "'command' in [unknown] is not a command: the program './x' must be an absolute path, e.g. '/usr/bin/x'"
+                        + " (e.g. command = [\"/usr/local/bin/gpu-alert\", \"--card\"])"));
         assertThat(only("[none]\naction = \"hook\"\ncommand = 1\n").line()).isEqualTo(3);
     }
 
@@ -358,7 +360,7 @@ class ConfigTest {
         String toml = c.toToml();
         assertThat(parse(toml)).isEqualTo(c);
         assertThat(toml).contains("[drain.driver.amdgpu]\nmode = \"kill\"\n", "[drain.device.\"0000:06:00.0\"]\ngrace = \"0s\"\n",
-                "reset_method = \"flr bus\"", "[vendor.xe]\ncommand = [\"fwupdmgr\", \"update\"]");
+                "reset_method = \"flr bus\"", "[vendor.xe]\ncommand = [\"/usr/bin/fwupdmgr\", \"update\"]");
         assertThat(parse(Config.DEFAULT.toToml())).isEqualTo(Config.DEFAULT);
     }
 
@@ -409,10 +411,10 @@ class ConfigTest {
     @Test
     void theRecordsRefuseWhatTheReaderRefuses() {
         assertThatThrownBy(() -> new Config.Daemon(Path.of("rel"), false, EventLog.Format.TEXT, false, 1, 1)).hasMessageContaining("absolute");
-        assertThatThrownBy(() -> new Config.Safety(0, Duration.ofHours(1), 3, Duration.ofMinutes(1), Config.Quarantine.UNBOUND)).hasMessageContaining("budget");
+        assertThatThrownBy(() -> new Config.Safety(0, Duration.ofHours(1), 3, Duration.ofMinutes(1), io.unwedge.core.safety.QuarantineMode.UNBOUND)).hasMessageContaining("budget");
         assertThatThrownBy(() -> new Config.Unknown(Config.Unknown.Policy.HOOK, Config.Command.NONE)).hasMessageContaining("needs a command");
-        assertThatThrownBy(() -> new Config.Command(List.of("./x"))).hasMessageContaining("relative path");
-        assertThatThrownBy(() -> new Config.Recovery(Set.of(RecoveryMethod.NONE), Config.BusReset.RESET, List.of(), false, 1))
+        assertThatThrownBy(() -> new Config.Command(List.of("./x"))).hasMessageContaining("must be an absolute path");
+        assertThatThrownBy(() -> new Config.Recovery(Set.of(RecoveryMethod.NONE), io.unwedge.core.MethodPolicy.BusReset.RESET, List.of(), false, 1))
                 .hasMessageContaining("not a disruptive method");
         assertThatThrownBy(() -> new Timeouts(Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ZERO,
                 Duration.ZERO, Duration.ofSeconds(1))).hasMessageContaining("positive");
