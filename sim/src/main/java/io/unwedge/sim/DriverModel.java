@@ -5,173 +5,421 @@ import io.unwedge.core.RecoveryMethod;
 import io.unwedge.core.TaskInfo;
 import io.unwedge.core.Uevent;
 import io.unwedge.host.netlink.UeventSink;
-import io.unwedge.host.os.Fifo;
+import io.unwedge.host.os.Errno;
 import io.unwedge.host.os.Inotify;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.Reader;
-import java.io.Writer;
-import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 
 /**
- * The virtual host's kernel and drivers: reacts to {@code bind}/{@code unbind} writes as the driver core
- * would and delivers every uevent through a {@link UeventSink} (the real kernel, in a private network
- * namespace). Honours the driver's half of the wedge contract: a wedged device stays wedged, and
- * announces it with exactly the uevent drm_dev_wedged_event() sends, until it is unbound.
+ * The virtual host's kernel and drivers: reacts to writes to the tree's attributes as the PCI core,
+ * pciehp and the drivers would, and delivers every uevent through a {@link UeventSink} (the real kernel,
+ * in a private network namespace). Honours the driver's half of the wedge contract: a wedged device stays
+ * wedged, and announces it with exactly the uevent drm_dev_wedged_event() sends, until it is unbound.
  *
- * <p>{@code bind} and {@code unbind} are FIFOs, read one line per write, so two writers racing (two GPUs
- * of one driver recovered at once) are two requests, as they are in sysfs. Requests from
- * {@code unwedge sim wedge} and friends arrive as files renamed into {@code sim/requests}.
+ * <h2>What it models</h2>
+ * <ul>
+ * <li>{@code drivers/<drv>/bind}, {@code unbind}: probe (with its delay and faults) and remove, with the
+ *     kernel's uevents in its order. The audio function ({@code .1}) is driven by {@code snd_hda_intel}.
+ * <li>{@code <BDF>/reset} (write 1): pci_reset_function() with the first method {@code reset_method}
+ *     enables; allowed while bound. It clears a hardware hang; the driver's wedge ends only at unbind.
+ *     {@code reset_method} is a file: a write of an unknown or unsupported method is undone and logged
+ *     EINVAL, {@code default} restores the supported list, an empty write disables resets (then ENOTTY).
+ * <li>{@code <BDF>/remove}: the driver's remove first (the unbind uevents), then {@code remove}; the
+ *     directory and its {@code bus/pci/devices} link go. {@code bus/pci/rescan}: every removed function
+ *     whose slot is powered comes back ({@code add}) and is probed (drivers_autoprobe=1).
+ * <li>{@code bus/pci/slots/<N>/power}: 0 unbinds and removes everything below the slot's port, deepest
+ *     first, and powers it off; 1 powers on, enumerates (bridges, then functions) and probes. Writing the
+ *     state it is in says ENODEV (pciehp), anything but 0 or 1 EINVAL.
+ * <li>devcoredumps ({@link Devcoredumps}), xe's survivability mode, and the faults of {@code sim fault}.
+ * </ul>
  *
- * <p>Work on one GPU is serialised on its own thread; GPUs are independent.
+ * <h2>The hardware's health</h2>
+ * A wedge whose methods include {@code rebind} (or {@code none}) is the driver's state alone: unbinding
+ * ends it (xe FLRs in its remove). A wedge that asks for {@code bus-reset} and not less leaves the hardware
+ * {@link Health#HUNG}: every probe fails with EIO until a function reset, a re-enumeration (remove +
+ * rescan) or a slot power cycle. One that asks for {@code cold-reset} and not less leaves it
+ * {@link Health#DEAD}, as the {@code dead-until-cold-reset} fault does: only a slot power cycle helps.
+ *
+ * <h2>Ordering</h2>
+ * The attributes are FIFOs, one value per write, so two writers racing are two requests, as in sysfs;
+ * one inotify thread reads them all in the order they were written ({@link FifoAttribute}). Everything
+ * done to one card (both its functions, its slot) runs on the card's one worker in that order: a
+ * {@code bind} written after a {@code reset} is probed after the reset is done. Cards are independent. Requests from {@code unwedge sim wedge} and friends arrive as
+ * files renamed into {@code sim/requests}. Errors a real write would return (-EXXX) go to
+ * {@code sim/errors.log}, one line each, since a FIFO cannot fail a write.
  */
 public final class DriverModel implements AutoCloseable {
 
-    /** What the driver model does to one GPU beyond the normal: the fault injection knobs. */
-    static final class GpuState {
-        final SimGpu gpu;
-        final ExecutorService worker = Executors.newSingleThreadExecutor(Thread.ofVirtual().name("sim-gpu-", 0).factory());
-        volatile String wedged; // the WEDGED= value sent, until unbind
-        volatile int probeFailures;
-        volatile Duration probeDelay;
+    /**
+     * @param probeDelay        how long the hardware takes: each GPU probe, and each function reset
+     * @param devcoredumpExpiry how long a devcoredump lives unread (the kernel's default: 5 minutes)
+     */
+    public record Settings(Duration probeDelay, Duration devcoredumpExpiry) {
+        public static final Duration DEFAULT_DEVCOREDUMP_EXPIRY = Duration.ofMinutes(5);
 
-        GpuState(SimGpu gpu, Duration probeDelay) {
-            this.gpu = gpu;
-            this.probeDelay = probeDelay;
+        public Settings {
+            if (probeDelay.isNegative()) throw new IllegalArgumentException("the probe delay cannot be negative: " + probeDelay);
+            if (devcoredumpExpiry.isNegative() || devcoredumpExpiry.isZero()) {
+                throw new IllegalArgumentException("the devcoredump expiry must be positive: " + devcoredumpExpiry);
+            }
+        }
+
+        public static Settings of(Duration probeDelay) {
+            return new Settings(probeDelay, DEFAULT_DEVCOREDUMP_EXPIRY);
         }
     }
 
-    private static final String STOP = "#stop";
+    /** The state of a function's hardware, beside the driver's wedged state. */
+    public enum Health {
+        HEALTHY,
+        /** hung: probes fail with EIO until a function reset, a remove + rescan, or a slot power cycle */
+        HUNG,
+        /** dead: probes fail with EIO until a slot power cycle; resets and rebinds do not help */
+        DEAD
+    }
+
+    /** The attributes {@link #failWrite} can make fail. */
+    public static final Set<String> FAILABLE = Set.of("bind", "unbind", "reset", "reset_method", "remove", "power");
+
+    /** The reset methods the kernel knows (pci_reset_fn_methods), in its order. */
+    static final List<String> KERNEL_RESET_METHODS = List.of("device_specific", "acpi", "flr", "af_flr", "pm", "bus", "cxl_bus");
+
+    /** One physical card: its functions and its slot share one worker, so their operations are ordered. */
+    static final class CardState {
+        final SimGpu gpu;
+        final ExecutorService worker = Executors.newSingleThreadExecutor(Thread.ofVirtual().name("sim-card-", 0).factory());
+        final List<FunctionState> functions = new ArrayList<>();
+        volatile boolean powered = true;
+
+        CardState(SimGpu gpu) {
+            this.gpu = gpu;
+        }
+
+        FunctionState gpuFunction() {
+            return functions.getFirst();
+        }
+    }
+
+    /** One PCI function: the driver's state, the hardware's, and the fault injection knobs. */
+    static final class FunctionState {
+        final CardState card;
+        final PciFunction fn;
+        volatile String wedged; // the WEDGED= value sent, until unbind
+        volatile List<RecoveryMethod> lastWedge;
+        volatile Health health = Health.HEALTHY;
+        volatile int probeFailures;
+        volatile Duration probeDelay;
+        volatile Duration rewedgeAfter;
+        volatile boolean resetRemoved; // the no-reset fault
+        volatile boolean needsFlash; // xe survivability: the firmware must be flashed
+        volatile List<String> resetMethods = List.of();
+        final Map<String, Integer> failWrites = new ConcurrentHashMap<>();
+        long bindGeneration; // worker only: which driver instance a re-wedge timer belongs to
+        // worker only: this function's attributes, read while it is present
+        FifoAttribute remove;
+        FifoAttribute reset;
+        int resetMethodWatch = -1;
+
+        FunctionState(CardState card, PciFunction fn, Duration probeDelay) {
+            this.card = card;
+            this.fn = fn;
+            this.probeDelay = probeDelay;
+        }
+
+        PciAddress bdf() {
+            return fn.bdf();
+        }
+
+        String driver() {
+            return fn.driver().orElseThrow();
+        }
+
+        boolean hasReset() {
+            return fn.isGpu() && card.gpu.reset() && !resetRemoved;
+        }
+    }
 
     private final VirtualHost host;
     private final UeventSink sink;
     private final Consumer<String> log;
-    private final Map<PciAddress, GpuState> states = new LinkedHashMap<>();
-    private final List<Thread> threads = new ArrayList<>();
-    private final List<FileChannel> fifos = new ArrayList<>();
-    private final Map<String, Object> emitLock = new ConcurrentHashMap<>();
+    private final Settings settings;
+    private final Map<PciAddress, FunctionState> functions = new LinkedHashMap<>();
+    private final List<CardState> cards = new ArrayList<>();
+    private final Map<FifoAttribute, Integer> attributes = new ConcurrentHashMap<>(); // → its inotify watch
+    private final Object emitLock = new Object();
+    private final Object watchLock = new Object();
+    private final Map<Integer, Consumer<Inotify.Event>> watches = new HashMap<>(); // guarded by watchLock
+    private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("sim-timer").factory());
+    private final Devcoredumps devcoredumps;
+    private Thread watcher;
     private Inotify inotify;
     private volatile boolean closed;
 
     public DriverModel(VirtualHost host, UeventSink sink, Duration probeDelay, Consumer<String> log) {
+        this(host, sink, Settings.of(probeDelay), log);
+    }
+
+    public DriverModel(VirtualHost host, UeventSink sink, Settings settings, Consumer<String> log) {
         this.host = host;
         this.sink = sink;
         this.log = log;
-        for (var g : host.gpus()) states.put(g.bdf(), new GpuState(g, probeDelay));
+        this.settings = settings;
+        for (var g : host.gpus()) {
+            var card = new CardState(g);
+            for (var fn : VirtualHost.functions(g)) {
+                var s = new FunctionState(card, fn, fn.isGpu() ? settings.probeDelay() : Duration.ZERO);
+                if (fn.isGpu()) s.resetMethods = VirtualHost.supportedResetMethods(g);
+                card.functions.add(s);
+                functions.put(fn.bdf(), s);
+            }
+            cards.add(card);
+        }
+        devcoredumps = new Devcoredumps(host, new Devcoredumps.Kernel() {
+            @Override
+            public void emit(List<Uevent> events) throws IOException {
+                DriverModel.this.emit(events);
+            }
+
+            @Override
+            public int watch(Path path, int mask, Consumer<Inotify.Event> handler) throws IOException {
+                return DriverModel.this.watch(path, mask, handler);
+            }
+
+            @Override
+            public void unwatch(int wd) {
+                DriverModel.this.unwatch(wd);
+            }
+
+            @Override
+            public void log(String line) {
+                log.accept(line);
+            }
+        }, timers, settings.devcoredumpExpiry());
     }
 
-    /** Makes {@code bind}/{@code unbind} FIFOs if they are not yet, and starts listening on them and on requests. */
+    /** Starts reading the tree's FIFOs, watching {@code reset_method}s, devcoredumps and requests. */
     public void start() throws IOException {
-        for (var driver : host.gpus().stream().map(host::driverDir).distinct().toList()) {
+        var off = poweredOff();
+        for (var card : cards) card.powered = card.gpu.slot().isEmpty() || !off.contains(card.gpu.slot().get());
+        inotify = Inotify.open();
+        watcher = Thread.ofPlatform().daemon().name("sim-inotify").start(this::readInotify);
+        for (var driver : functions.values().stream().map(FunctionState::driver).distinct().toList()) {
+            Path dir = host.sys().resolve("bus/pci/drivers").resolve(driver);
             for (var op : List.of("bind", "unbind")) {
-                Path fifo = driver.resolve(op);
-                if (!Files.isRegularFile(fifo) && Files.exists(fifo)) {
-                    // already a FIFO from an earlier run
-                } else {
-                    Files.deleteIfExists(fifo);
-                    Fifo.create(fifo, 0200);
-                }
-                // O_RDWR: never blocks on open and keeps a writer, so the reader sees no EOF between the
-                // daemon's writes; close() hands the reader its stop line without opening the path again
-                var channel = FileChannel.open(fifo, StandardOpenOption.READ, StandardOpenOption.WRITE);
-                // a second, write-only descriptor for the stop line (a FileChannel's read and write share
-                // a lock, so the reader's own channel cannot be written while it blocks in read)
-                fifos.add(FileChannel.open(fifo, StandardOpenOption.WRITE));
-                var t = Thread.ofPlatform().daemon().name("sim-" + driver.getFileName() + "-" + op).unstarted(() -> readFifo(fifo, channel, op));
-                threads.add(t);
-                t.start();
+                attribute(dir.resolve(op), value -> driverWrite(driver, op, value));
             }
         }
-        inotify = Inotify.open();
-        inotify.watch(host.requests(), Inotify.IN_MOVED_TO | Inotify.IN_CLOSE_WRITE);
-        var t = Thread.ofPlatform().daemon().name("sim-requests").unstarted(this::readRequests);
-        threads.add(t);
-        t.start();
+        attribute(host.sys().resolve("bus/pci/rescan"), this::rescanWrite);
+        for (var card : cards) {
+            if (card.gpu.slot().isPresent()) {
+                String slot = card.gpu.slot().get();
+                attribute(host.slotsDir().resolve(slot).resolve("power"), value -> powerWrite(card, value));
+            }
+            for (var s : card.functions) {
+                if (!host.isPresent(s.bdf())) continue;
+                if (s.hasReset()) {
+                    // a choice written in an earlier run stands, as long as it is one the function supports
+                    if (readResetMethodsFile(s) instanceof ResetMethods.Valid(var list)) s.resetMethods = list;
+                    else host.addResetAttributes(card.gpu, renderResetMethods(s.resetMethods));
+                }
+                if (s.fn.isGpu() && card.gpu.model() == GpuModel.XE && host.survivabilityMode(card.gpu).isPresent()) s.needsFlash = true;
+                presentFunction(s);
+            }
+        }
+        devcoredumps.adopt();
+        watch(host.requests(), Inotify.IN_MOVED_TO | Inotify.IN_CLOSE_WRITE, e -> {
+            if (e.name().endsWith(".req")) handleRequest(host.requests().resolve(e.name()));
+        });
         // requests left from before start
         try (var s = Files.list(host.requests())) {
             for (Path p : s.filter(p -> p.toString().endsWith(".req")).sorted().toList()) handleRequest(p);
         }
     }
 
+    /** Opens a FIFO attribute and reads it from now on, in write order with every other (see {@link FifoAttribute}). */
+    private FifoAttribute attribute(Path fifo, Consumer<String> onValue) throws IOException {
+        var a = FifoAttribute.open(fifo, onValue, this::error);
+        try {
+            attributes.put(a, watch(fifo, Inotify.IN_MODIFY, e -> a.drain()));
+        } catch (IOException | RuntimeException e) {
+            a.close();
+            throw e;
+        }
+        a.drain(); // written between the open (which let a blocked writer through) and the watch
+        return a;
+    }
+
+    private void closeAttribute(FifoAttribute a) {
+        if (a == null) return;
+        var wd = attributes.remove(a);
+        if (wd != null) unwatch(wd);
+        a.close();
+    }
+
+    /** A present function's own attributes are read: remove, and reset and reset_method when it has them. */
+    private void presentFunction(FunctionState s) throws IOException {
+        Path dir = host.functionDir(s.card.gpu, s.bdf());
+        s.remove = attribute(dir.resolve("remove"), value -> removeWrite(s, value));
+        if (s.hasReset()) {
+            s.reset = attribute(dir.resolve("reset"), value -> resetWrite(s, value));
+            s.resetMethodWatch = watchResetMethod(s, dir);
+        }
+    }
+
+    /**
+     * The function's directory, not the file: the sim corrects {@code reset_method} by a rename
+     * ({@link #replace}), which makes no IN_CLOSE_WRITE, so every close seen is a writer's. Watching the
+     * file, the sim's own write could be judged late, after the next writer had truncated it.
+     */
+    private int watchResetMethod(FunctionState s, Path dir) throws IOException {
+        return watch(dir, Inotify.IN_CLOSE_WRITE | Inotify.IN_ONLYDIR, e -> {
+            if (e.name().equals("reset_method")) resetMethodWritten(s);
+        });
+    }
+
+    /** The function is gone from the tree: nothing reads its attributes any more. */
+    private void absentFunction(FunctionState s) {
+        closeAttribute(s.remove);
+        s.remove = null;
+        dropReset(s);
+    }
+
+    private void dropReset(FunctionState s) {
+        closeAttribute(s.reset);
+        s.reset = null;
+        if (s.resetMethodWatch >= 0) unwatch(s.resetMethodWatch);
+        s.resetMethodWatch = -1;
+    }
+
     // ---- the driver core: bind and unbind -------------------------------------------------------
 
-    private void readFifo(Path fifo, FileChannel channel, String op) {
-        try (channel; var in = new BufferedReader(new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.US_ASCII))) {
-            String line;
-            while ((line = in.readLine()) != null) {
-                if (closed || line.equals(STOP)) return;
-                String request = line.strip();
-                if (request.isEmpty()) continue;
-                String driver = fifo.getParent().getFileName().toString();
-                var bdf = PciAddress.parse(request);
-                var state = bdf.map(states::get).filter(s -> s.gpu.model().driver.equals(driver));
-                if (state.isEmpty()) {
-                    error(op + " " + request + ": ENODEV (no such device for " + driver + ")");
-                    continue;
-                }
-                var s = state.get();
-                s.worker.execute(() -> {
-                    try {
-                        if (op.equals("unbind")) unbind(s);
-                        else bind(s);
-                    } catch (IOException | RuntimeException e) {
-                        error(op + " " + s.gpu.bdf() + ": " + e);
-                    }
-                });
-            }
-        } catch (IOException e) {
-            if (!closed) error("reading " + fifo + ": " + e);
-        }
-    }
-
-    private void unbind(GpuState s) throws IOException {
-        if (!host.isBound(s.gpu)) {
-            error("unbind " + s.gpu.bdf() + ": ENODEV (not bound to " + s.gpu.model().driver + ")");
+    private void driverWrite(String driver, String op, String value) {
+        var s = PciAddress.parse(value).map(functions::get).filter(f -> f.driver().equals(driver)).orElse(null);
+        if (s == null || !host.isPresent(s.bdf())) {
+            error(op + " " + value + ": ENODEV (no such device for " + driver + ")");
             return;
         }
-        s.wedged = null; // the driver's remove() ends the wedge; xe also FLRs here
-        log.accept("unbind " + s.gpu.bdf() + " from " + s.gpu.model().driver);
-        emit(host.detach(s.gpu));
+        if (injected(s, op)) return;
+        onWorker(s.card, op + " " + s.bdf(), () -> {
+            if (op.equals("unbind")) unbind(s);
+            else bind(s, "bind");
+        });
     }
 
-    private void bind(GpuState s) throws IOException {
-        if (host.isBound(s.gpu)) {
-            error("bind " + s.gpu.bdf() + ": EBUSY (already bound)");
+    private void unbind(FunctionState s) throws IOException {
+        if (!host.isPresent(s.bdf())) {
+            error("unbind " + s.bdf() + ": ENODEV (removed)");
+            return;
+        }
+        if (host.driverOf(s.bdf()).isEmpty()) {
+            error("unbind " + s.bdf() + ": ENODEV (not bound to " + s.driver() + ")");
+            return;
+        }
+        driverRemove(s);
+    }
+
+    /** The driver's remove(): for a GPU the minors go and the wedge ends (xe also FLRs here). */
+    private void driverRemove(FunctionState s) throws IOException {
+        s.bindGeneration++; // a pending re-wedge belongs to the instance going away
+        log.accept("unbind " + s.bdf() + " from " + s.driver());
+        if (s.fn.isGpu()) {
+            s.wedged = null;
+            emit(host.detach(s.card.gpu));
+        } else {
+            emit(List.of(host.unbind(s.fn)));
+        }
+    }
+
+    /** A probe: by a write to {@code bind} ({@code op} "bind"), or the automatic one after enumeration. */
+    private void bind(FunctionState s, String op) throws IOException {
+        if (!host.isPresent(s.bdf())) {
+            error(op + " " + s.bdf() + ": ENODEV (removed)");
+            return;
+        }
+        if (host.driverOf(s.bdf()).isPresent()) {
+            error(op + " " + s.bdf() + ": EBUSY (already bound)");
             return;
         }
         sleep(s.probeDelay);
-        if (s.probeFailures > 0) {
+        var g = s.card.gpu;
+        String failed = switch (s.health) {
+            case DEAD -> "the device is dead until a slot power cycle";
+            case HUNG -> "the device is hung: it needs a reset";
+            case HEALTHY -> null;
+        };
+        if (failed == null && s.probeFailures > 0) {
             s.probeFailures--;
-            error("bind " + s.gpu.bdf() + ": probe failed: EIO (injected fault, " + s.probeFailures + " more)");
+            failed = "injected fault, " + s.probeFailures + " more";
+        }
+        if (failed != null) {
+            error(op + " " + s.bdf() + ": probe failed: EIO (" + failed + ")");
             return;
         }
-        int card;
-        int render;
+        s.bindGeneration++;
+        if (!s.fn.isGpu()) {
+            log.accept("bind " + s.bdf() + " to " + s.driver());
+            emit(List.of(host.bind(s.fn)));
+            return;
+        }
+        if (s.needsFlash) {
+            // xe's boot survivability mode: bound, but no DRM device until the firmware is flashed
+            host.writeSurvivabilityMode(g, "Boot");
+            log.accept("bind " + s.bdf() + " to " + s.driver() + ": survivability mode (Boot), no card: the firmware needs flashing");
+            emit(List.of(host.bind(s.fn)));
+            return;
+        }
         synchronized (this) { // minor numbers are a host-wide allocation
-            card = lowestFree(host.cardsInUse(), host.firstCard());
-            render = lowestFree(host.rendersInUse(), VirtualHost.RENDER_BASE);
-            log.accept("bind " + s.gpu.bdf() + " to " + s.gpu.model().driver + ": card" + card + " renderD" + render);
-            emit(host.attach(s.gpu, card, render));
+            int card = lowestFree(host.cardsInUse(), host.firstCard());
+            int render = lowestFree(host.rendersInUse(), VirtualHost.RENDER_BASE);
+            log.accept("bind " + s.bdf() + " to " + s.driver() + ": card" + card + " renderD" + render);
+            emit(host.attach(g, card, render));
+        }
+        var after = s.rewedgeAfter;
+        if (after != null) {
+            s.rewedgeAfter = null;
+            long generation = s.bindGeneration;
+            log.accept("re-wedge of " + s.bdf() + " in " + after.toMillis() + " ms (injected fault)");
+            timers.schedule(() -> s.card.worker.execute(() -> rewedge(s, generation)), after.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void rewedge(FunctionState s, long generation) {
+        try {
+            if (closed || s.bindGeneration != generation || s.wedged != null) return;
+            String card = host.cardOf(s.card.gpu);
+            if (card == null) return;
+            var methods = s.lastWedge;
+            if (methods == null) {
+                methods = List.of(RecoveryMethod.REBIND, RecoveryMethod.BUS_RESET);
+                log.accept("re-wedge of " + s.bdf() + ": no earlier wedge to repeat, using xe's rebind,bus-reset");
+            }
+            declareWedged(s, card, methods, Optional.empty());
+        } catch (IOException | RuntimeException e) {
+            error("re-wedge " + s.bdf() + ": " + e);
         }
     }
 
@@ -179,6 +427,249 @@ public final class DriverModel implements AutoCloseable {
         int n = from;
         while (used.contains(n)) n++;
         return n;
+    }
+
+    // ---- the PCI core: reset, remove, rescan; pciehp: slot power ----------------------------------
+
+    private void resetWrite(FunctionState s, String value) {
+        if (injected(s, "reset")) return;
+        if (!value.equals("1")) { // reset_store(): kstrtoul, then val != 1 is EINVAL
+            error("reset " + s.bdf() + ": EINVAL (write 1, not '" + value + "')");
+            return;
+        }
+        onWorker(s.card, "reset " + s.bdf(), () -> reset(s));
+    }
+
+    private void reset(FunctionState s) throws IOException {
+        if (!host.isPresent(s.bdf())) return; // removed before its turn: the write's file is gone
+        var methods = readResetMethods(s);
+        if (methods.isEmpty()) {
+            error("reset " + s.bdf() + ": ENOTTY (every reset method disabled in reset_method)");
+            return;
+        }
+        sleep(s.probeDelay);
+        String method = methods.getFirst();
+        if (s.health == Health.DEAD) {
+            log.accept("reset " + s.bdf() + " (" + method + "): done, but the device is still dead (it needs a slot power cycle)");
+            return;
+        }
+        s.health = Health.HEALTHY;
+        log.accept("reset " + s.bdf() + " (" + method + ")" + (s.wedged != null ? ": the hardware is reset; the driver stays wedged until unbound" : ""));
+    }
+
+    /** What {@code reset_method} enables now; a write not yet judged valid does not count. */
+    private List<String> readResetMethods(FunctionState s) {
+        return readResetMethodsFile(s) instanceof ResetMethods.Valid(var list) ? list : s.resetMethods;
+    }
+
+    private ResetMethods readResetMethodsFile(FunctionState s) {
+        try {
+            return parseResetMethods(Files.readString(host.functionDir(s.card.gpu).resolve("reset_method")),
+                    VirtualHost.supportedResetMethods(s.card.gpu));
+        } catch (IOException e) {
+            return new ResetMethods.Invalid("no reset_method: " + e.getMessage());
+        }
+    }
+
+    sealed interface ResetMethods {
+        record Valid(List<String> methods) implements ResetMethods {}
+
+        record Invalid(String reason) implements ResetMethods {}
+    }
+
+    /** reset_method_store(): empty disables, {@code default} restores, otherwise every name must be supported. */
+    static ResetMethods parseResetMethods(String written, List<String> supported) {
+        String v = written.strip();
+        if (v.isEmpty()) return new ResetMethods.Valid(List.of());
+        if (v.equals("default")) return new ResetMethods.Valid(supported);
+        var out = new ArrayList<String>();
+        for (String name : v.split("\\s+")) {
+            if (!KERNEL_RESET_METHODS.contains(name)) return new ResetMethods.Invalid("unknown reset method '" + name + "'");
+            if (!supported.contains(name)) return new ResetMethods.Invalid("unsupported reset method '" + name + "'");
+            out.add(name);
+        }
+        return new ResetMethods.Valid(List.copyOf(out));
+    }
+
+    static String renderResetMethods(List<String> methods) {
+        return methods.isEmpty() ? "" : String.join(" ", methods) + "\n";
+    }
+
+    /** A write to {@code reset_method} has been closed: judge it; an invalid one is undone. */
+    private void resetMethodWritten(FunctionState s) {
+        Path file = host.functionDir(s.card.gpu).resolve("reset_method");
+        String content;
+        try {
+            content = Files.readString(file);
+        } catch (IOException e) {
+            return; // the function went
+        }
+        String current = renderResetMethods(s.resetMethods);
+        if (content.equals(current) && s.failWrites.get("reset_method") == null) return; // nothing changed
+        Integer errno = s.failWrites.remove("reset_method");
+        var parsed = errno != null ? new ResetMethods.Invalid("injected fault")
+                : parseResetMethods(content, VirtualHost.supportedResetMethods(s.card.gpu));
+        try {
+            switch (parsed) {
+                case ResetMethods.Invalid(var reason) -> {
+                    replace(file, current);
+                    error("reset_method " + s.bdf() + ": " + (errno != null ? Errno.name(errno) : "EINVAL") + " (" + reason + ")");
+                }
+                case ResetMethods.Valid(var list) -> {
+                    s.resetMethods = list;
+                    String shown = renderResetMethods(list);
+                    if (!shown.equals(content)) replace(file, shown);
+                    log.accept("reset_method " + s.bdf() + ": " + (list.isEmpty() ? "(every method disabled)" : String.join(" ", list)));
+                }
+            }
+        } catch (IOException e) {
+            // the function went while we answered
+        }
+    }
+
+    /** Writes {@code file} whole by a rename from {@code sim/}: no reader sees half of it, no IN_CLOSE_WRITE names it. */
+    private void replace(Path file, String content) throws IOException {
+        if (!Files.exists(file)) return; // the function went
+        Path tmp = Files.createTempFile(host.simDir(), file.getFileName().toString(), ".tmp");
+        try {
+            Files.writeString(tmp, content);
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--")); // as sysfs shows it
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    private void removeWrite(FunctionState s, String value) {
+        if (injected(s, "remove")) return;
+        var n = unsigned(value);
+        if (n.isEmpty()) {
+            error("remove " + s.bdf() + ": EINVAL (not a number: '" + value + "')");
+            return;
+        }
+        if (n.get() == 0) return; // remove_store(): 0 does nothing
+        onWorker(s.card, "remove " + s.bdf(), () -> {
+            if (!host.isPresent(s.bdf())) return;
+            stopAndRemove(List.of(s), List.of());
+            log.accept("remove " + s.bdf());
+        });
+    }
+
+    /**
+     * pci_stop_and_remove_bus_device() for {@code fns} (and the bridges above them, deepest last): every
+     * driver's remove first (functions in reverse order), then the {@code remove} uevents, deepest first.
+     */
+    private void stopAndRemove(List<FunctionState> fns, List<PciAddress> bridges) throws IOException {
+        for (var s : fns.reversed()) {
+            if (host.isPresent(s.bdf()) && host.driverOf(s.bdf()).isPresent()) driverRemove(s);
+        }
+        var events = new ArrayList<Uevent>();
+        for (var s : fns) {
+            absentFunction(s);
+            host.removeFunction(s.fn).ifPresent(events::add);
+        }
+        for (var b : bridges.reversed()) host.removeFunction(PciFunction.bridge(fns.getFirst().card.gpu, b)).ifPresent(events::add);
+        emit(events);
+    }
+
+    private void rescanWrite(String value) {
+        var n = unsigned(value);
+        if (n.isEmpty()) {
+            error("rescan: EINVAL (not a number: '" + value + "')");
+            return;
+        }
+        if (n.get() == 0) return;
+        for (var card : cards) {
+            onWorker(card, "rescan", () -> {
+                if (card.powered) enumerate(card, "rescan");
+            });
+        }
+    }
+
+    /**
+     * pci_scan_slot() and pci_bus_add_devices(): functions not there appear ({@code add}, bridges first),
+     * then each new one is probed. Functions already there are left alone, bound or not.
+     */
+    private void enumerate(CardState card, String op) throws IOException {
+        var g = card.gpu;
+        var events = new ArrayList<Uevent>();
+        for (var b : g.bridges()) host.addFunction(PciFunction.bridge(g, b)).ifPresent(events::add);
+        var added = new ArrayList<FunctionState>();
+        for (var s : card.functions) {
+            var add = host.addFunction(s.fn);
+            if (add.isEmpty()) continue;
+            events.add(add.get());
+            added.add(s);
+            if (s.health == Health.HUNG) s.health = Health.HEALTHY; // re-enumeration re-initialises the function
+            if (s.hasReset()) {
+                s.resetMethods = VirtualHost.supportedResetMethods(g); // a new pci_dev: the default list again
+                host.addResetAttributes(g, renderResetMethods(s.resetMethods));
+            }
+        }
+        emit(events);
+        for (var s : added) {
+            presentFunction(s);
+            log.accept(op + ": " + s.bdf() + " found");
+        }
+        for (var s : added) bind(s, op);
+    }
+
+    private void powerWrite(CardState card, String value) {
+        String slot = card.gpu.slot().orElseThrow();
+        for (var s : card.functions) {
+            if (injected(s, "power", "power slot " + slot + " (" + s.bdf() + ")")) return;
+        }
+        var n = unsigned(value);
+        if (n.isEmpty() || n.get() > 1) {
+            error("power slot " + slot + ": EINVAL (write 0 or 1, not '" + value + "')");
+            return;
+        }
+        boolean on = n.get() == 1;
+        onWorker(card, "power slot " + slot, () -> {
+            if (card.powered == on) {
+                error("power slot " + slot + ": ENODEV (already " + (on ? "on" : "off") + ")");
+                return;
+            }
+            if (on) {
+                card.powered = true;
+                savePower();
+                log.accept("power slot " + slot + ": on");
+                enumerate(card, "power");
+            } else {
+                // the state first: whoever reads it after the last uevent finds it final
+                card.powered = false;
+                for (var s : card.functions) s.health = Health.HEALTHY; // the power cycle clears any hang
+                savePower();
+                stopAndRemove(card.functions, card.gpu.bridgesInSlot());
+                log.accept("power slot " + slot + ": off");
+            }
+        });
+    }
+
+    /** Slots powered off, kept across runs in {@code sim/powered-off}: the tree cannot say it (power is a FIFO). */
+    private Set<String> poweredOff() throws IOException {
+        Path file = host.simDir().resolve("powered-off");
+        if (!Files.exists(file)) return Set.of();
+        var out = new TreeSet<String>();
+        for (var line : Files.readAllLines(file)) if (!line.isBlank()) out.add(line.strip());
+        return out;
+    }
+
+    private synchronized void savePower() throws IOException {
+        var b = new StringBuilder();
+        for (var c : cards) if (!c.powered) b.append(c.gpu.slot().orElseThrow()).append('\n');
+        Path tmp = host.simDir().resolve("powered-off.tmp");
+        Files.writeString(tmp, b);
+        Files.move(tmp, host.simDir().resolve("powered-off"), StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static Optional<Long> unsigned(String value) {
+        try {
+            long n = value.startsWith("0x") ? Long.parseLong(value.substring(2), 16) : Long.parseLong(value);
+            return n < 0 ? Optional.empty() : Optional.of(n);
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
     }
 
     // ---- the driver's side of the wedge contract -----------------------------------------------
@@ -189,7 +680,25 @@ public final class DriverModel implements AutoCloseable {
      */
     public String wedge(String card, List<RecoveryMethod> methods, Optional<TaskInfo> task) throws IOException {
         var s = byCard(card);
-        if (s.wedged != null) throw new SimException(card + " is already wedged (WEDGED=" + s.wedged + "); it stays so until rebound");
+        return call(s.card, () -> {
+            requireCard(s, card);
+            return declareWedged(s, card, methods, task);
+        });
+    }
+
+    /** As {@link #wedge}, with a devcoredump of {@code bytes} taken first, as xe dumps before it wedges. */
+    public String wedge(String card, List<RecoveryMethod> methods, Optional<TaskInfo> task, int devcoredumpBytes) throws IOException {
+        var s = byCard(card);
+        return call(s.card, () -> {
+            requireCard(s, card);
+            if (s.wedged != null) throw alreadyWedged(card, s);
+            var dump = devcoredumps.create(s.card.gpu, s.bdf(), card, devcoredumpBytes);
+            return declareWedged(s, card, methods, task) + " " + dump.orElse("(devcoredump discarded: an unread one exists)");
+        });
+    }
+
+    private String declareWedged(FunctionState s, String card, List<RecoveryMethod> methods, Optional<TaskInfo> task) throws IOException {
+        if (s.wedged != null) throw alreadyWedged(card, s);
         var sorted = methods.stream().distinct().sorted().toList();
         String value = kernelValue(sorted);
         int minor = Integer.parseInt(card.substring(4));
@@ -205,9 +714,22 @@ public final class DriverModel implements AutoCloseable {
         f.put("DEVNAME", "dri/" + card);
         f.put("DEVTYPE", "drm_minor");
         s.wedged = value;
-        emit(List.of(Uevent.of("change", s.gpu.devpath() + "/drm/" + card, f)));
-        log.accept("wedged " + card + " " + s.gpu.bdf() + " WEDGED=" + value + task.map(t -> " PID=" + t.pid() + " TASK=" + t.comm()).orElse(""));
+        s.lastWedge = sorted;
+        // what the hardware is left needing, by the least method the driver asks for (see the class comment)
+        if (!sorted.contains(RecoveryMethod.REBIND) && !sorted.contains(RecoveryMethod.NONE)) {
+            if (sorted.contains(RecoveryMethod.BUS_RESET)) {
+                if (s.health == Health.HEALTHY) s.health = Health.HUNG;
+            } else if (sorted.contains(RecoveryMethod.COLD_RESET)) {
+                s.health = Health.DEAD;
+            }
+        }
+        emit(List.of(Uevent.of("change", s.card.gpu.devpath() + "/drm/" + card, f)));
+        log.accept("wedged " + card + " " + s.bdf() + " WEDGED=" + value + task.map(t -> " PID=" + t.pid() + " TASK=" + t.comm()).orElse(""));
         return value;
+    }
+
+    private static SimException alreadyWedged(String card, FunctionState s) {
+        return new SimException(card + " is already wedged (WEDGED=" + s.wedged + "); it stays so until rebound");
     }
 
     /**
@@ -238,36 +760,229 @@ public final class DriverModel implements AutoCloseable {
         f.put("MINOR", card.substring(4));
         f.put("DEVNAME", "dri/" + card);
         f.put("DEVTYPE", "drm_minor");
-        emit(List.of(Uevent.of("change", s.gpu.devpath() + "/drm/" + card, f)));
+        emit(List.of(Uevent.of("change", s.card.gpu.devpath() + "/drm/" + card, f)));
         log.accept("hotplug " + card);
     }
 
-    /** The next {@code n} probes of the GPU fail with EIO, as a driver whose firmware will not load. */
+    /**
+     * A devcoredump of the GPU that has {@code card}, {@code bytes} long. Returns its name ({@code devcd3}),
+     * or empty when it was discarded because the GPU has an unread one.
+     */
+    public Optional<String> devcoredump(String card, int bytes) throws IOException {
+        var s = byCard(card);
+        return call(s.card, () -> {
+            requireCard(s, card);
+            return devcoredumps.create(s.card.gpu, s.bdf(), card, bytes);
+        });
+    }
+
+    /** The devcoredump the function has now ({@code devcd3}), if any. */
+    public Optional<String> devcoredumpOf(PciAddress bdf) throws SimException {
+        return devcoredumps.of(state(bdf).bdf());
+    }
+
+    /**
+     * xe's runtime survivability mode: {@code survivability_mode} appears ("Survivability mode type:
+     * Runtime") and the card is wedged with {@code vendor-specific}. Until {@link #flash}, every probe
+     * comes up in boot survivability mode: bound, without a card.
+     */
+    public String survivability(String card) throws IOException {
+        var s = byCard(card);
+        if (s.card.gpu.model() != GpuModel.XE) {
+            throw new SimException("survivability mode is xe's; " + card + " is driven by " + s.card.gpu.model().driver);
+        }
+        return call(s.card, () -> {
+            requireCard(s, card);
+            if (s.wedged != null) throw alreadyWedged(card, s);
+            s.needsFlash = true;
+            host.writeSurvivabilityMode(s.card.gpu, "Runtime");
+            return declareWedged(s, card, List.of(RecoveryMethod.VENDOR_SPECIFIC), Optional.empty());
+        });
+    }
+
+    /** The firmware has been flashed: {@code survivability_mode} goes; the next probe brings the card back. */
+    public String flash(PciAddress bdf) throws IOException {
+        var s = state(bdf);
+        if (!s.fn.isGpu()) throw new SimException(bdf + " is an audio function; flash the GPU, " + s.card.gpu.bdf());
+        return call(s.card, () -> {
+            if (!s.needsFlash) throw new SimException(bdf + " is not in survivability mode: nothing to flash");
+            s.needsFlash = false;
+            host.deleteSurvivabilityMode(s.card.gpu);
+            boolean boundWithoutCard = host.driverOf(bdf).isPresent() && host.cardOf(s.card.gpu) == null;
+            log.accept("flashed " + bdf + (boundWithoutCard ? "; still in boot survivability mode until rebound" : ""));
+            return "flashed " + bdf + (boundWithoutCard ? "; rebind it to leave boot survivability mode" : "");
+        });
+    }
+
+    // ---- faults ----------------------------------------------------------------------------------
+
+    /** The next {@code n} probes of the function fail with EIO, as a driver whose firmware will not load. */
     public void failProbes(PciAddress bdf, int n) throws SimException {
+        if (n < 0) throw new SimException("probe failures cannot be negative: " + n);
         state(bdf).probeFailures = n;
     }
 
     public void probeDelay(PciAddress bdf, Duration delay) throws SimException {
+        if (delay.isNegative()) throw new SimException("the probe delay cannot be negative: " + delay);
         state(bdf).probeDelay = delay;
     }
+
+    /**
+     * After the next successful probe, the new driver instance wedges again {@code after} it, with the
+     * methods of the last wedge (xe's rebind,bus-reset if there was none). A rebind before then cancels it.
+     */
+    public void rewedgeAfter(PciAddress bdf, Duration after) throws SimException {
+        var s = gpuState(bdf, "re-wedge");
+        if (after.isNegative()) throw new SimException("the re-wedge delay cannot be negative: " + after);
+        s.rewedgeAfter = after;
+    }
+
+    /** Every probe fails until a slot power cycle; resets and rebinds do not help. */
+    public void deadUntilColdReset(PciAddress bdf) throws SimException {
+        state(bdf).health = Health.DEAD;
+    }
+
+    /**
+     * The next write to {@code attribute} of this function ({@code power}: of its slot) has no effect and
+     * errors.log names {@code errno}, e.g. {@code failWrite(bdf, "reset", "ENOTTY")}.
+     */
+    public void failWrite(PciAddress bdf, String attribute, String errno) throws SimException {
+        var s = state(bdf);
+        if (!FAILABLE.contains(attribute)) throw new SimException("cannot fail writes to '" + attribute + "'; one of " + new TreeSet<>(FAILABLE));
+        int number = errnoNamed(errno).orElseThrow(() -> new SimException("not an errno name: '" + errno + "' (e.g. EBUSY, ENOTTY, ENODEV)"));
+        if ((attribute.equals("reset") || attribute.equals("reset_method")) && !s.hasReset()) throw new SimException(bdf + " has no " + attribute);
+        if (attribute.equals("power") && s.card.gpu.slot().isEmpty()) throw new SimException(bdf + " is in no slot: it has no power to fail");
+        s.failWrites.put(attribute, number);
+    }
+
+    /** The GPU function loses {@code reset} and {@code reset_method}: a consumer must remove and rescan instead. */
+    public void noReset(PciAddress bdf) throws IOException {
+        var s = gpuState(bdf, "no-reset");
+        call(s.card, () -> {
+            s.resetRemoved = true;
+            dropReset(s);
+            if (host.isPresent(bdf)) host.removeResetAttributes(s.card.gpu);
+            return null;
+        });
+    }
+
+    /** Every fault off: probe failures, re-wedge, failing writes, no-reset; the hardware healthy again. */
+    public void clearFaults(PciAddress bdf) throws IOException {
+        var s = state(bdf);
+        call(s.card, () -> {
+            s.probeFailures = 0;
+            s.rewedgeAfter = null;
+            s.failWrites.clear();
+            s.health = Health.HEALTHY;
+            if (s.resetRemoved) {
+                s.resetRemoved = false;
+                if (s.hasReset() && host.isPresent(bdf)) {
+                    s.resetMethods = VirtualHost.supportedResetMethods(s.card.gpu);
+                    host.addResetAttributes(s.card.gpu, renderResetMethods(s.resetMethods));
+                    Path dir = host.functionDir(s.card.gpu);
+                    s.reset = attribute(dir.resolve("reset"), value -> resetWrite(s, value));
+                    s.resetMethodWatch = watchResetMethod(s, dir);
+                }
+            }
+            return null;
+        });
+    }
+
+    private static Optional<Integer> errnoNamed(String name) {
+        for (int n = 1; n < 200; n++) if (Errno.name(n).equals(name)) return Optional.of(n);
+        return Optional.empty();
+    }
+
+    /** Consumes an injected failure of {@code attribute}; says so in errors.log. */
+    private boolean injected(FunctionState s, String attribute) {
+        return injected(s, attribute, attribute + " " + s.bdf());
+    }
+
+    private boolean injected(FunctionState s, String attribute, String what) {
+        Integer errno = s.failWrites.remove(attribute);
+        if (errno == null) return false;
+        error(what + ": " + Errno.name(errno) + " (injected fault)");
+        return true;
+    }
+
+    // ---- what tests and tools may ask -------------------------------------------------------------
 
     /** The WEDGED= value the GPU was wedged with, empty when it is not wedged. */
     public Optional<String> wedgedWith(PciAddress bdf) throws SimException {
         return Optional.ofNullable(state(bdf).wedged);
     }
 
-    private GpuState state(PciAddress bdf) throws SimException {
-        var s = states.get(bdf);
-        if (s == null) throw new SimException("no virtual GPU " + bdf);
+    public Health health(PciAddress bdf) throws SimException {
+        return state(bdf).health;
+    }
+
+    /** Whether the card's slot is powered; a card in no slot always is. */
+    public boolean isPowered(SimGpu g) throws SimException {
+        return state(g.bdf()).card.powered;
+    }
+
+    private FunctionState state(PciAddress bdf) throws SimException {
+        var s = functions.get(bdf);
+        if (s == null) throw new SimException("no virtual GPU function " + bdf);
         return s;
     }
 
-    private GpuState byCard(String card) throws IOException {
+    private FunctionState gpuState(PciAddress bdf, String what) throws SimException {
+        var s = state(bdf);
+        if (!s.fn.isGpu()) throw new SimException(what + " is a GPU fault; " + bdf + " is an audio function");
+        return s;
+    }
+
+    private FunctionState byCard(String card) throws IOException {
         if (!card.matches("card(0|[1-9][0-9]*)")) throw new SimException("not a primary minor: " + card);
-        for (var s : states.values()) {
-            if (card.equals(host.cardOf(s.gpu))) return s;
+        for (var c : cards) {
+            if (card.equals(host.cardOf(c.gpu))) return c.gpuFunction();
         }
         throw new SimException("no bound GPU has " + card);
+    }
+
+    private void requireCard(FunctionState s, String card) throws IOException {
+        if (!card.equals(host.cardOf(s.card.gpu))) throw new SimException("no bound GPU has " + card);
+    }
+
+    // ---- plumbing ----------------------------------------------------------------------------------
+
+    @FunctionalInterface
+    private interface Work {
+        void run() throws IOException;
+    }
+
+    /** Queues {@code work} on the card's worker; its failure is logged as the failure of {@code what}. */
+    private void onWorker(CardState card, String what, Work work) {
+        try {
+            card.worker.execute(() -> {
+                if (closed) return;
+                try {
+                    work.run();
+                } catch (IOException | RuntimeException e) {
+                    error(what + ": " + e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing
+        }
+    }
+
+    /** Runs {@code work} on the card's worker and waits for it: ordered with the writes before it. */
+    private <T> T call(CardState card, Callable<T> work) throws IOException {
+        var f = card.worker.submit(work);
+        try {
+            return f.get(30, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) throw io;
+            if (e.getCause() instanceof RuntimeException re) throw re;
+            throw new IOException(e.getCause());
+        } catch (TimeoutException e) {
+            throw new SimException("the card at " + card.gpu.bdf() + " is busy for more than 30 s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("waiting for the card at " + card.gpu.bdf());
+        }
     }
 
     private void emit(List<Uevent> events) throws IOException {
@@ -276,21 +991,47 @@ public final class DriverModel implements AutoCloseable {
         }
     }
 
-    // ---- requests from other processes ----------------------------------------------------------
+    private int watch(Path path, int mask, Consumer<Inotify.Event> handler) throws IOException {
+        synchronized (watchLock) { // so the reader never sees an event of a watch it does not know yet
+            int wd = inotify.watch(path, mask);
+            watches.put(wd, handler);
+            return wd;
+        }
+    }
 
-    private void readRequests() {
+    private void unwatch(int wd) {
+        synchronized (watchLock) {
+            watches.remove(wd);
+        }
+        inotify.unwatch(wd);
+    }
+
+    private void readInotify() {
         try {
             while (!closed) {
                 var events = inotify.take();
                 if (events.isEmpty()) return;
                 for (var e : events) {
-                    if (e.name().endsWith(".req")) handleRequest(host.requests().resolve(e.name()));
+                    Consumer<Inotify.Event> handler;
+                    synchronized (watchLock) {
+                        handler = e.is(Inotify.IN_IGNORED) ? watches.remove(e.wd()) : watches.get(e.wd());
+                    }
+                    // outside the lock: a handler may add or drop watches
+                    if (handler != null && !e.is(Inotify.IN_IGNORED)) {
+                        try {
+                            handler.accept(e);
+                        } catch (RuntimeException ex) {
+                            error("handling " + e + ": " + ex);
+                        }
+                    }
                 }
             }
         } catch (IOException e) {
-            if (!closed) error("request watch: " + e);
+            if (!closed) error("inotify: " + e);
         }
     }
+
+    // ---- requests from other processes ----------------------------------------------------------
 
     private void handleRequest(Path file) {
         if (!Files.exists(file)) return;
@@ -325,37 +1066,69 @@ public final class DriverModel implements AutoCloseable {
                     methods.add(RecoveryMethod.ofToken(t.strip()).orElseThrow(() -> new SimException("unknown method '" + t + "'")));
                 }
                 Optional<TaskInfo> task = p.containsKey("pid")
-                        ? Optional.of(new TaskInfo(Integer.parseInt(p.getProperty("pid")), p.getProperty("task", "unknown")))
+                        ? Optional.of(new TaskInfo(integer(p, "pid"), p.getProperty("task", "unknown")))
                         : Optional.empty();
-                yield "WEDGED=" + wedge(card, methods, task);
+                yield p.containsKey("devcoredump")
+                        ? "WEDGED=" + wedge(card, methods, task, integer(p, "devcoredump"))
+                        : "WEDGED=" + wedge(card, methods, task);
             }
             case "hotplug" -> {
                 hotplug(card);
                 yield "HOTPLUG=1";
             }
+            case "devcoredump" -> devcoredump(card, integer(p, "bytes"))
+                    .orElse("discarded: " + card + " has an unread devcoredump");
+            case "survivability" -> "WEDGED=" + survivability(card) + " survivability_mode: Runtime";
+            case "flash" -> flash(bdf(p));
             case "fault" -> {
-                var bdf = PciAddress.parse(p.getProperty("bdf", "")).orElseThrow(() -> new SimException("bad bdf"));
-                if (p.containsKey("probeFailures")) failProbes(bdf, Integer.parseInt(p.getProperty("probeFailures")));
-                if (p.containsKey("probeDelayMs")) probeDelay(bdf, Duration.ofMillis(Long.parseLong(p.getProperty("probeDelayMs"))));
+                var bdf = bdf(p);
+                if (Boolean.parseBoolean(p.getProperty("clear"))) clearFaults(bdf);
+                if (p.containsKey("probeFailures")) failProbes(bdf, integer(p, "probeFailures"));
+                if (p.containsKey("probeDelayMs")) probeDelay(bdf, Duration.ofMillis(integer(p, "probeDelayMs")));
+                if (p.containsKey("rewedgeAfterMs")) rewedgeAfter(bdf, Duration.ofMillis(integer(p, "rewedgeAfterMs")));
+                if (Boolean.parseBoolean(p.getProperty("deadUntilColdReset"))) deadUntilColdReset(bdf);
+                if (Boolean.parseBoolean(p.getProperty("noReset"))) noReset(bdf);
+                for (var fw : p.getProperty("failWrite", "").split(",")) {
+                    if (fw.isBlank()) continue;
+                    var kv = fw.strip().split("=", 2);
+                    if (kv.length != 2) throw new SimException("failWrite wants ATTR=ERRNO, not '" + fw.strip() + "'");
+                    failWrite(bdf, kv[0], kv[1]);
+                }
                 yield "fault set on " + bdf;
             }
             default -> throw new SimException("unknown request op '" + op + "'");
         };
     }
 
-    private void error(String message) {
-        log.accept("error: " + message);
+    private static PciAddress bdf(Properties p) throws SimException {
+        String v = p.getProperty("bdf", "");
+        return PciAddress.parse(v).orElseThrow(() -> new SimException("bad bdf '" + v + "' (want DDDD:BB:DD.F)"));
+    }
+
+    private static int integer(Properties p, String key) throws SimException {
+        String v = p.getProperty(key, "");
         try {
-            Files.writeString(host.simDir().resolve("errors.log"), message + "\n",
-                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        } catch (IOException ignored) {
-            // the log line above is what matters
+            return Integer.parseInt(v.strip());
+        } catch (NumberFormatException e) {
+            throw new SimException(key + " must be a whole number, not '" + v + "'");
         }
     }
 
-    private static void sleep(Duration d) {
+    /** errors.log first, then the log line: whoever hears the line finds the file written. */
+    private void error(String message) {
         try {
-            Thread.sleep(d); // the probe itself: a model of time the hardware takes, not a wait for a condition
+            Files.writeString(host.simDir().resolve("errors.log"), message + "\n",
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            log.accept("error: writing errors.log: " + e);
+        }
+        log.accept("error: " + message);
+    }
+
+    private static void sleep(Duration d) {
+        if (d.isZero()) return;
+        try {
+            Thread.sleep(d); // the hardware itself: a model of the time it takes, not a wait for a condition
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -366,28 +1139,22 @@ public final class DriverModel implements AutoCloseable {
         if (closed) return;
         closed = true;
         if (inotify != null) inotify.close();
-        for (var channel : fifos) {
-            try (channel) {
-                // the reader holds the pipe open, so this cannot block
-                channel.write(ByteBuffer.wrap((STOP + "\n").getBytes(StandardCharsets.US_ASCII)));
-            } catch (IOException ignored) {
-                // the reader is gone already
-            }
-        }
-        for (var s : states.values()) {
-            s.worker.shutdown();
+        devcoredumps.close();
+        timers.shutdownNow();
+        for (var c : cards) {
+            c.worker.shutdown();
             try {
-                s.worker.awaitTermination(5, TimeUnit.SECONDS);
+                c.worker.awaitTermination(5, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
         }
-        for (var t : threads) {
-            try {
-                t.join(2000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        try {
+            if (watcher != null) watcher.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
+        for (var a : attributes.keySet()) a.close();
+        attributes.clear();
     }
 }

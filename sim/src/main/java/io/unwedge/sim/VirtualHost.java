@@ -12,12 +12,15 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 
 /**
@@ -26,21 +29,45 @@ import java.util.Properties;
  *
  * <pre>
  * sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0/0000:02:01.0/0000:03:00.0/   root port, switch up, switch down, GPU
- *     …/0000:03:00.0/{vendor,device,class,subsystem_vendor,subsystem_device,uevent,driver→,subsystem→}
+ *     …/0000:03:00.0/{vendor,device,class,subsystem_vendor,subsystem_device,enable,uevent,driver→,subsystem→}
+ *     …/0000:03:00.0/{remove,reset}          FIFOs: write 1 (reset only when the function supports one)
+ *     …/0000:03:00.0/reset_method            "flr\n" (+ " bus" when the GPU is alone on its bus); writable
+ *     …/0000:03:00.0/survivability_mode      xe only, while the firmware needs flashing
+ *     …/0000:03:00.0/devcoredump→            while a dump of it exists
  *     …/0000:03:00.0/drm/{card0,renderD128}/{dev,uevent,device→,subsystem→}, drm/card0/card0-DP-1/status
- * sys/class/drm/{card0,renderD128,card0-DP-1}→ , sys/class/drm/version
- * sys/bus/pci/drivers/xe/{bind,unbind,new_id,remove_id,0000:03:00.0→}
+ *     …/0000:03:00.1/                        the card's HDMI/DP audio (class 0x040300), remove FIFO, driver→
+ * sys/devices/virtual/devcoredump/devcd1/{data,failing_device→,uevent,subsystem→}
+ * sys/class/drm/{card0,renderD128,card0-DP-1}→ , sys/class/drm/version, sys/class/devcoredump/{disabled,devcd1→}
+ * sys/bus/pci/drivers/{xe,snd_hda_intel}/{bind,unbind,new_id,remove_id,&lt;BDF&gt;→}   bind, unbind: FIFOs
  * sys/bus/pci/devices/&lt;BDF&gt;→ for every function, bridges included
+ * sys/bus/pci/rescan                         FIFO: write 1
+ * sys/bus/pci/slots/1/{address,power}        address "0000:01:00"; power: FIFO, write 0 or 1
  * dev/dri/{card0,renderD128}
  * </pre>
  *
- * The device nodes are regular files: a character device with major 226 cannot be opened without a DRM
- * driver, and virtual clients must be able to open and map them.
+ * <p>Hotplug slots sit on the root port, above the card's own PCIe switch (as on a real Arc or Radeon
+ * card, which carries a switch): a slot's {@code address} names the switch's upstream port
+ * ({@code 0000:01:00}), never the GPU, so a consumer finds a GPU's slot by walking up its bridges.
+ * Powering the slot off removes the switch, the GPU and its audio function.
+ *
+ * <p>The device nodes are regular files: a character device with major 226 cannot be opened without a DRM
+ * driver, and virtual clients must be able to open and map them. The write-only attributes that act
+ * ({@code bind}, {@code unbind}, {@code remove}, {@code reset}, {@code rescan}, {@code power}) are FIFOs, one
+ * write one request, read by {@link DriverModel}; {@code power} cannot be read back as on a real host
+ * (reading a FIFO would steal a request): {@link DriverModel#isPowered} says it.
  */
 public final class VirtualHost {
 
     static final int DRM_MAJOR = 226;
     static final int RENDER_BASE = 128;
+    /** The devcoredump's data file has this mtime until someone writes to it. */
+    static final FileTime UNWRITTEN = FileTime.from(Instant.EPOCH);
+
+    /** How the cards are built: the audio function, a function reset, power-controllable slots. */
+    public record Options(boolean audio, boolean reset, boolean slots) {
+        /** What real discrete GPUs have: all three. */
+        public static final Options DEFAULT = new Options(true, true, true);
+    }
 
     private final Path root;
     private final List<SimGpu> gpus;
@@ -82,9 +109,15 @@ public final class VirtualHost {
 
     /**
      * Lays out a new virtual host with {@code count} discrete GPUs of {@code model}, each behind its own
-     * PCIe switch on its own root port, all bound, cards numbered from {@code firstCard}.
+     * PCIe switch on its own root port, with {@link Options#DEFAULT}: all bound, cards numbered from
+     * {@code firstCard}.
      */
     public static VirtualHost create(Path root, int count, GpuModel model, int firstCard) throws IOException {
+        return create(root, count, model, firstCard, Options.DEFAULT);
+    }
+
+    /** As {@link #create(Path, int, GpuModel, int)}, with or without audio functions, resets and slots. */
+    public static VirtualHost create(Path root, int count, GpuModel model, int firstCard, Options options) throws IOException {
         if (count < 1 || count > 32) throw new IllegalArgumentException("--gpus must be 1..32, got " + count);
         if (firstCard < 0 || firstCard + count > 64) throw new IllegalArgumentException("card numbers must stay in 0..63");
         root = root.toAbsolutePath().normalize();
@@ -94,11 +127,13 @@ public final class VirtualHost {
         }
         var gpus = new ArrayList<SimGpu>();
         for (int i = 0; i < count; i++) {
-            // root port 00:01.f (then 00:02.f …), switch upstream bus 3i+1, downstream 3i+2, GPU on 3i+3
+            // root port 00:01.f (then 00:02.f …), switch upstream bus 3i+1, downstream 3i+2, GPU on 3i+3;
+            // slot i+1 on the root port
             var rootPort = new PciAddress(0, 0, 1 + i / 8, i % 8);
             var up = new PciAddress(0, 3 * i + 1, 0, 0);
             var down = new PciAddress(0, 3 * i + 2, 1, 0);
-            gpus.add(new SimGpu(new PciAddress(0, 3 * i + 3, 0, 0), model, List.of(rootPort, up, down), "pci0000:00"));
+            gpus.add(new SimGpu(new PciAddress(0, 3 * i + 3, 0, 0), model, List.of(rootPort, up, down), "pci0000:00",
+                    options.audio(), options.reset(), options.slots() ? Optional.of(Integer.toString(i + 1)) : Optional.empty()));
         }
         var host = new VirtualHost(root, gpus, firstCard);
         host.layout();
@@ -122,9 +157,15 @@ public final class VirtualHost {
             for (int i = 0; i < n; i++) {
                 var bridges = new ArrayList<PciAddress>();
                 for (var b : p.getProperty("gpu." + i + ".bridges").split(",")) bridges.add(bdf(b));
+                String driver = p.getProperty("gpu." + i + ".driver");
+                String slot = p.getProperty("gpu." + i + ".slot", "");
+                // hosts made before audio, resets and slots existed have none of them
                 gpus.add(new SimGpu(bdf(p.getProperty("gpu." + i + ".bdf")),
-                        GpuModel.ofDriver(p.getProperty("gpu." + i + ".driver")).orElseThrow(),
-                        bridges, p.getProperty("gpu." + i + ".hostBridge")));
+                        GpuModel.ofDriver(driver).orElseThrow(() -> new IllegalArgumentException("unknown driver " + driver)),
+                        bridges, p.getProperty("gpu." + i + ".hostBridge"),
+                        Boolean.parseBoolean(p.getProperty("gpu." + i + ".audio", "false")),
+                        Boolean.parseBoolean(p.getProperty("gpu." + i + ".reset", "false")),
+                        slot.isEmpty() ? Optional.empty() : Optional.of(slot)));
             }
             return new VirtualHost(root, gpus, Integer.parseInt(p.getProperty("firstCard", "0")));
         } catch (RuntimeException e) {
@@ -158,8 +199,12 @@ public final class VirtualHost {
         Files.createDirectories(requests());
         Files.createDirectories(sys().resolve("class/drm"));
         write(sys().resolve("class/drm/version"), "drm 1.1.0 20060810\n");
+        Files.createDirectories(sys().resolve("class/devcoredump"));
+        write(sys().resolve("class/devcoredump/disabled"), "0\n");
+        Files.createDirectories(sys().resolve("devices/virtual/devcoredump"));
         Files.createDirectories(sys().resolve("bus/pci/devices"));
-        write(sys().resolve("bus/pci/rescan"), "");
+        Files.createDirectories(sys().resolve("bus/pci/slots"));
+        Fifo.create(sys().resolve("bus/pci/rescan"), 0200);
         Files.createDirectories(dev().resolve("dri"));
         var desc = new LinkedHashMap<String, String>();
         desc.put("gpus", Integer.toString(gpus.size()));
@@ -170,17 +215,29 @@ public final class VirtualHost {
             desc.put("gpu." + i + ".driver", g.model().driver);
             desc.put("gpu." + i + ".bridges", String.join(",", g.bridges().stream().map(PciAddress::toString).toList()));
             desc.put("gpu." + i + ".hostBridge", g.hostBridge());
-            layoutPci(g);
-            var driver = driverDir(g);
-            Files.createDirectories(driver);
-            for (var f : List.of("new_id", "remove_id")) {
-                if (!Files.exists(driver.resolve(f))) write(driver.resolve(f), "");
+            desc.put("gpu." + i + ".audio", Boolean.toString(g.audio()));
+            desc.put("gpu." + i + ".reset", Boolean.toString(g.reset()));
+            desc.put("gpu." + i + ".slot", g.slot().orElse(""));
+            Files.createDirectories(sys().resolve("devices").resolve(g.hostBridge()));
+            for (var bridge : g.bridges()) addFunction(PciFunction.bridge(g, bridge));
+            addFunction(PciFunction.gpu(g));
+            if (g.reset()) addResetAttributes(g, String.join(" ", supportedResetMethods(g)) + "\n");
+            if (g.audio()) addFunction(PciFunction.audio(g));
+            if (g.slot().isPresent()) {
+                Path slot = Files.createDirectories(slotsDir().resolve(g.slot().get()));
+                write(slot.resolve("address"), g.slotAddress().orElseThrow() + "\n");
+                Fifo.create(slot.resolve("power"), 0200);
             }
-            for (var f : List.of("bind", "unbind")) {
+            for (var fn : functions(g)) {
+                Path driver = sys().resolve("bus/pci/drivers").resolve(fn.driver().orElseThrow());
+                if (Files.isDirectory(driver)) continue;
+                Files.createDirectories(driver);
+                for (var f : List.of("new_id", "remove_id")) write(driver.resolve(f), "");
                 // one write, one request, as in sysfs; see DriverModel
-                if (!Files.exists(driver.resolve(f))) Fifo.create(driver.resolve(f), 0200);
+                for (var f : List.of("bind", "unbind")) Fifo.create(driver.resolve(f), 0200);
             }
             attach(g, firstCard + i, RENDER_BASE + i);
+            if (g.audio()) bind(PciFunction.audio(g));
         }
         var p = new Properties();
         desc.forEach(p::setProperty);
@@ -191,47 +248,149 @@ public final class VirtualHost {
         Files.move(tmp, simDir().resolve("host.properties"), StandardCopyOption.ATOMIC_MOVE);
     }
 
-    private void layoutPci(SimGpu g) throws IOException {
-        Path dir = sys().resolve("devices").resolve(g.hostBridge());
-        for (var bridge : g.bridges()) {
-            dir = dir.resolve(bridge.toString());
-            if (Files.isDirectory(dir)) continue;
-            Files.createDirectories(dir);
-            // an Intel root port / PCIe switch, class PCI-to-PCI bridge
-            pciAttributes(dir, 0x8086, 0x7f36, 0x060400, 0, 0);
-            write(dir.resolve("uevent"), "PCI_CLASS=60400\nPCI_ID=8086:7F36\nPCI_SLOT_NAME=" + bridge + "\n");
-            link(sys().resolve("bus/pci/devices").resolve(bridge.toString()), dir);
-        }
-        Path fn = dir.resolve(g.bdf().toString());
-        Files.createDirectories(fn);
-        var m = g.model();
-        pciAttributes(fn, m.vendor, m.device, 0x030000, m.subsystemVendor, m.subsystemDevice);
-        write(fn.resolve("uevent"), pciUevent(g, false));
-        link(fn.resolve("subsystem"), sys().resolve("bus/pci"));
-        link(sys().resolve("bus/pci/devices").resolve(g.bdf().toString()), fn);
+    /**
+     * The reset methods the GPU function supports, in the kernel's order (pci_reset_fn_methods). A
+     * secondary bus reset is offered only to a function alone on its bus: with the audio function beside
+     * it, pci_parent_bus_reset() says ENOTTY, so such a GPU has {@code flr} alone.
+     */
+    static List<String> supportedResetMethods(SimGpu g) {
+        if (!g.reset()) return List.of();
+        return g.audio() ? List.of("flr") : List.of("flr", "bus");
     }
 
-    private static void pciAttributes(Path dir, int vendor, int device, int cls, int sv, int sd) throws IOException {
-        write(dir.resolve("vendor"), String.format(Locale.ROOT, "0x%04x\n", vendor));
-        write(dir.resolve("device"), String.format(Locale.ROOT, "0x%04x\n", device));
-        write(dir.resolve("class"), String.format(Locale.ROOT, "0x%06x\n", cls));
-        write(dir.resolve("subsystem_vendor"), String.format(Locale.ROOT, "0x%04x\n", sv));
-        write(dir.resolve("subsystem_device"), String.format(Locale.ROOT, "0x%04x\n", sd));
+    /** The card's functions that drivers bind, GPU first. */
+    static List<PciFunction> functions(SimGpu g) {
+        return g.audio() ? List.of(PciFunction.gpu(g), PciFunction.audio(g)) : List.of(PciFunction.gpu(g));
+    }
+
+    /**
+     * A function appears as pci_device_add() makes it: its directory, attributes, {@code subsystem} link and
+     * {@code bus/pci/devices} link, and (for a card's functions) its {@code remove} FIFO. Returns its
+     * {@code add} uevent. Bridges already there are left alone (and say nothing).
+     */
+    Optional<Uevent> addFunction(PciFunction fn) throws IOException {
+        Path dir = sys().resolve(fn.sysPath());
+        if (Files.isDirectory(dir)) return Optional.empty();
+        if (!Files.isDirectory(dir.getParent())) throw new IOException("cannot add " + fn.bdf() + ": its parent " + dir.getParent() + " is not there");
+        Files.createDirectories(dir);
+        write(dir.resolve("vendor"), String.format(Locale.ROOT, "0x%04x\n", fn.vendor()));
+        write(dir.resolve("device"), String.format(Locale.ROOT, "0x%04x\n", fn.device()));
+        write(dir.resolve("class"), String.format(Locale.ROOT, "0x%06x\n", fn.pciClass()));
+        write(dir.resolve("subsystem_vendor"), String.format(Locale.ROOT, "0x%04x\n", fn.subsystemVendor()));
+        write(dir.resolve("subsystem_device"), String.format(Locale.ROOT, "0x%04x\n", fn.subsystemDevice()));
         write(dir.resolve("enable"), "1\n");
+        write(dir.resolve("uevent"), fn.ueventFile(false));
+        link(dir.resolve("subsystem"), sys().resolve("bus/pci"));
+        if (fn.driver().isPresent()) Fifo.create(dir.resolve("remove"), 0200);
+        link(sys().resolve("bus/pci/devices").resolve(fn.bdf().toString()), dir);
+        return Optional.of(fn.event("add"));
     }
 
-    private static String pciUevent(SimGpu g, boolean bound) {
-        var m = g.model();
-        return (bound ? "DRIVER=" + m.driver + "\n" : "") + "PCI_CLASS=30000\nPCI_ID=" + m.pciId() + "\nPCI_SUBSYS_ID="
-                + m.subsysId() + "\nPCI_SLOT_NAME=" + g.bdf() + "\nMODALIAS=" + m.modalias() + "\n";
+    /**
+     * What pci_destroy_dev() leaves: nothing. The function must be unbound first (see {@link DriverModel}).
+     * Returns its {@code remove} uevent, or empty when it was not there.
+     */
+    Optional<Uevent> removeFunction(PciFunction fn) throws IOException {
+        Path dir = sys().resolve(fn.sysPath());
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) return Optional.empty();
+        Files.deleteIfExists(sys().resolve("bus/pci/devices").resolve(fn.bdf().toString()));
+        deleteTree(dir);
+        return Optional.of(fn.event("remove"));
+    }
+
+    /** {@code reset} (a FIFO) and {@code reset_method} (a file, {@code methods} as the kernel shows them). */
+    void addResetAttributes(SimGpu g, String methods) throws IOException {
+        Path fn = functionDir(g);
+        if (!Files.exists(fn.resolve("reset"), LinkOption.NOFOLLOW_LINKS)) Fifo.create(fn.resolve("reset"), 0200);
+        write(fn.resolve("reset_method"), methods);
+    }
+
+    void removeResetAttributes(SimGpu g) throws IOException {
+        Files.deleteIfExists(functionDir(g).resolve("reset"));
+        Files.deleteIfExists(functionDir(g).resolve("reset_method"));
     }
 
     public Path functionDir(SimGpu g) {
         return sys().resolve(g.sysPath());
     }
 
+    /** The directory of one of the card's functions (or bridges), whether or not it is there now. */
+    public Path functionDir(SimGpu g, PciAddress function) {
+        return sys().resolve(g.sysPath(function));
+    }
+
     public Path driverDir(SimGpu g) {
         return sys().resolve("bus/pci/drivers").resolve(g.model().driver);
+    }
+
+    public Path slotsDir() {
+        return sys().resolve("bus/pci/slots");
+    }
+
+    /** {@code bus/pci/slots/<N>} of the slot the card sits in, if it has one. */
+    public Optional<Path> slotDir(SimGpu g) {
+        return g.slot().map(slotsDir()::resolve);
+    }
+
+    /** The card one of whose functions is {@code bdf}. */
+    public Optional<SimGpu> gpuOf(PciAddress bdf) {
+        return gpus.stream().filter(g -> g.functions().contains(bdf)).findFirst();
+    }
+
+    /** Whether the function is enumerated now: not removed, its slot (if any) powered. */
+    public boolean isPresent(PciAddress bdf) {
+        return Files.isDirectory(sys().resolve("bus/pci/devices").resolve(bdf.toString()));
+    }
+
+    /** The driver bound to the function now, from its {@code driver} link. */
+    public Optional<String> driverOf(PciAddress bdf) {
+        try {
+            return Optional.of(Files.readSymbolicLink(sys().resolve("bus/pci/devices").resolve(bdf.toString()).resolve("driver"))
+                    .getFileName().toString());
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The first line of the GPU's {@code survivability_mode}, e.g. "Survivability mode type: Runtime", if it has one. */
+    public Optional<String> survivabilityMode(SimGpu g) {
+        try {
+            return Files.readAllLines(functionDir(g).resolve("survivability_mode")).stream().findFirst();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** {@code sys/devices/virtual/devcoredump}, where the dumps are. */
+    public Path devcoredumpDir() {
+        return sys().resolve("devices/virtual/devcoredump");
+    }
+
+    /** Every devcoredump there is now ({@code …/devcd<m>}), oldest first. */
+    public List<Path> devcoredumps() throws IOException {
+        if (!Files.isDirectory(devcoredumpDir())) return List.of();
+        try (var s = Files.list(devcoredumpDir())) {
+            return s.filter(p -> p.getFileName().toString().matches("devcd[1-9][0-9]*"))
+                    .sorted(Comparator.comparingInt(VirtualHost::devcdNumber)).toList();
+        }
+    }
+
+    /** The dump whose {@code failing_device} is the function, if there is one. */
+    public Optional<Path> devcoredumpOf(SimGpu g, PciAddress function) throws IOException {
+        Path fn = functionDir(g, function).toAbsolutePath().normalize();
+        for (Path d : devcoredumps()) {
+            try {
+                Path target = d.resolve(Files.readSymbolicLink(d.resolve("failing_device"))).normalize();
+                if (target.equals(fn)) return Optional.of(d);
+            } catch (IOException e) {
+                // freed while we looked
+            }
+        }
+        return Optional.empty();
+    }
+
+    static int devcdNumber(Path devcd) {
+        return Integer.parseInt(devcd.getFileName().toString().substring("devcd".length()));
     }
 
     /** Card numbers in use now, read from the tree (the driver model keeps no second copy). */
@@ -268,6 +427,7 @@ public final class VirtualHost {
         }
     }
 
+    /** Whether the GPU function has a driver now. */
     public boolean isBound(SimGpu g) {
         return Files.exists(functionDir(g).resolve("driver"), LinkOption.NOFOLLOW_LINKS);
     }
@@ -278,10 +438,6 @@ public final class VirtualHost {
      */
     List<Uevent> attach(SimGpu g, int card, int render) throws IOException {
         Path fn = functionDir(g);
-        Path driver = driverDir(g);
-        link(fn.resolve("driver"), driver);
-        link(driver.resolve(g.bdf().toString()), fn);
-        write(fn.resolve("uevent"), pciUevent(g, true));
         var events = new ArrayList<Uevent>();
         String cardName = "card" + card;
         for (var minor : List.of(new String[] {cardName, Integer.toString(card)},
@@ -305,8 +461,30 @@ public final class VirtualHost {
         write(con.resolve("enabled"), "disabled\n");
         link(sys().resolve("class/drm").resolve(connector), con);
         events.add(Uevent.of("add", "/" + sys().relativize(con), Map.of("SUBSYSTEM", "drm")));
-        events.add(pciEvent("bind", g));
+        events.add(bind(PciFunction.gpu(g)));
         return events;
+    }
+
+    /**
+     * A probe that registers no DRM device (xe in boot survivability mode, the audio function): the driver
+     * link both ways and DRIVER= in the function's uevent file. Returns the {@code bind} uevent.
+     */
+    Uevent bind(PciFunction fn) throws IOException {
+        Path dir = sys().resolve(fn.sysPath());
+        Path driver = sys().resolve("bus/pci/drivers").resolve(fn.driver().orElseThrow());
+        link(dir.resolve("driver"), driver);
+        link(driver.resolve(fn.bdf().toString()), dir);
+        write(dir.resolve("uevent"), fn.ueventFile(true));
+        return fn.event("bind");
+    }
+
+    /** The reverse of {@link #bind(PciFunction)}. Returns the {@code unbind} uevent. */
+    Uevent unbind(PciFunction fn) throws IOException {
+        Path dir = sys().resolve(fn.sysPath());
+        Files.deleteIfExists(sys().resolve("bus/pci/drivers").resolve(fn.driver().orElseThrow()).resolve(fn.bdf().toString()));
+        Files.deleteIfExists(dir.resolve("driver"));
+        write(dir.resolve("uevent"), fn.ueventFile(false));
+        return fn.event("unbind");
     }
 
     /**
@@ -338,10 +516,7 @@ public final class VirtualHost {
             }
             deleteTree(drm);
         }
-        Files.deleteIfExists(driverDir(g).resolve(g.bdf().toString()));
-        Files.deleteIfExists(fn.resolve("driver"));
-        write(fn.resolve("uevent"), pciUevent(g, false));
-        events.add(pciEvent("unbind", g));
+        events.add(unbind(PciFunction.gpu(g)));
         return events;
     }
 
@@ -355,17 +530,53 @@ public final class VirtualHost {
         return Uevent.of(action, g.devpath() + "/drm/" + minor, f);
     }
 
-    private static Uevent pciEvent(String action, SimGpu g) {
-        var m = g.model();
-        var f = new LinkedHashMap<String, String>();
-        f.put("SUBSYSTEM", "pci");
-        if (action.equals("bind")) f.put("DRIVER", m.driver);
-        f.put("PCI_CLASS", "30000");
-        f.put("PCI_ID", m.pciId());
-        f.put("PCI_SUBSYS_ID", m.subsysId());
-        f.put("PCI_SLOT_NAME", g.bdf().toString());
-        f.put("MODALIAS", m.modalias());
-        return Uevent.of(action, g.devpath(), f);
+    /** xe's {@code survivability_mode}: present while the firmware needs flashing, {@code type} Runtime or Boot. */
+    void writeSurvivabilityMode(SimGpu g, String type) throws IOException {
+        write(functionDir(g).resolve("survivability_mode"), "Survivability mode type: " + type + "\n");
+    }
+
+    void deleteSurvivabilityMode(SimGpu g) throws IOException {
+        Files.deleteIfExists(functionDir(g).resolve("survivability_mode"));
+    }
+
+    /**
+     * What dev_coredumpm() makes: {@code devices/virtual/devcoredump/devcd<m>} with {@code data} (its mtime
+     * {@link #UNWRITTEN}, so a later write shows), {@code failing_device}, the class link, and the failing
+     * device's {@code devcoredump} link. Returns the {@code add} uevent.
+     */
+    Uevent addDevcoredump(int m, Path failing, byte[] data) throws IOException {
+        Path dir = devcoredumpDir().resolve("devcd" + m);
+        Files.createDirectories(dir);
+        Path file = dir.resolve("data");
+        Files.write(file, data);
+        Files.setLastModifiedTime(file, UNWRITTEN);
+        write(dir.resolve("uevent"), "");
+        link(dir.resolve("failing_device"), failing);
+        link(dir.resolve("subsystem"), sys().resolve("class/devcoredump"));
+        link(sys().resolve("class/devcoredump").resolve("devcd" + m), dir);
+        if (Files.isDirectory(failing)) link(failing.resolve("devcoredump"), dir);
+        return devcoredumpEvent("add", m);
+    }
+
+    /** devcd_free(): the dump, its links, and the failing device's link to it go. Returns the {@code remove} uevent. */
+    Uevent deleteDevcoredump(int m) throws IOException {
+        Path dir = devcoredumpDir().resolve("devcd" + m);
+        try {
+            Path failing = dir.resolve(Files.readSymbolicLink(dir.resolve("failing_device"))).normalize();
+            Path back = failing.resolve("devcoredump");
+            if (Files.isSymbolicLink(back) && dir.equals(back.getParent().resolve(Files.readSymbolicLink(back)).normalize())) {
+                Files.delete(back);
+            }
+        } catch (IOException e) {
+            // the failing device went first (removed): nothing links back
+        }
+        Files.deleteIfExists(sys().resolve("class/devcoredump").resolve("devcd" + m));
+        deleteTree(dir);
+        return devcoredumpEvent("remove", m);
+    }
+
+    private static Uevent devcoredumpEvent(String action, int m) {
+        return Uevent.of(action, "/devices/virtual/devcoredump/devcd" + m, Map.of("SUBSYSTEM", "devcoredump"));
     }
 
     private static void write(Path file, String content) throws IOException {
@@ -377,7 +588,7 @@ public final class VirtualHost {
         Files.createSymbolicLink(link, link.getParent().relativize(target));
     }
 
-    private static void deleteTree(Path dir) throws IOException {
+    static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) return;
         try (var s = Files.walk(dir)) {
             for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);

@@ -18,11 +18,16 @@ final class EventTap implements AutoCloseable {
     private final Thread reader;
 
     EventTap(UeventSource source) {
+        this(source, u -> true);
+    }
+
+    /** Only events {@code ours} accepts: in a private namespace the host's real uevents arrive too. */
+    EventTap(UeventSource source, java.util.function.Predicate<Uevent> ours) {
         this.source = source;
         this.reader = Thread.ofPlatform().daemon().start(() -> {
             try {
                 while (source.receive() instanceof Delivery d && !(d instanceof Delivery.Closed)) {
-                    if (d instanceof Delivery.Received(var u, var nanos)) events.add(u);
+                    if (d instanceof Delivery.Received(var u, var nanos) && ours.test(u)) events.add(u);
                 }
             } catch (java.io.IOException e) {
                 throw new RuntimeException(e);

@@ -83,4 +83,31 @@ class TopologyOnVirtualHostTest {
         assertThat(topology.byBdf(bdf)).isEmpty();
         assertThat(topology.cards()).isEmpty();
     }
+
+    @Test
+    void aGpusSlotIsFoundByWalkingUpItsBridgesAsTheColdResetScriptDoes() throws Exception {
+        var host = VirtualHost.create(dir.resolve("h"), 2, GpuModel.XE, 0);
+        var topology = new Topology(new Sysfs(host.sys()));
+        var gpu = topology.cards().get(1);
+        Path slots = host.sys().resolve("bus/pci/slots");
+        // the GPU's own address is in no slot: the slot holds the card's switch
+        assertThat(slotWhoseAddressPrefixes(slots, gpu.bdf().toString())).isNull();
+        String found = null;
+        for (Path p = topology.functionDir(gpu.bdf()).orElseThrow(); found == null && p.getFileName().toString().matches("[0-9a-f]{4}:.*"); p = p.getParent()) {
+            found = slotWhoseAddressPrefixes(slots, p.getFileName().toString());
+        }
+        assertThat(found).isEqualTo("2");
+        assertThat(host.slotDir(host.gpus().get(1))).contains(slots.resolve("2"));
+        // the audio function is no card: Topology does not list it
+        assertThat(topology.cards()).extracting(d -> d.bdf().toString()).containsExactly("0000:03:00.0", "0000:06:00.0");
+    }
+
+    private static String slotWhoseAddressPrefixes(Path slots, String bdf) throws Exception {
+        try (var s = Files.list(slots)) {
+            for (Path slot : s.toList()) {
+                if (bdf.startsWith(Files.readString(slot.resolve("address")).strip() + ".")) return slot.getFileName().toString();
+            }
+        }
+        return null;
+    }
 }

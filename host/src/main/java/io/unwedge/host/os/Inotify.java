@@ -25,6 +25,8 @@ import java.util.Objects;
  */
 public final class Inotify implements AutoCloseable {
 
+    /** File was written (also a FIFO: queued inside the writer's write(), so in write order). */
+    public static final int IN_MODIFY = 0x00000002;
     public static final int IN_CREATE = 0x00000100;
     public static final int IN_DELETE = 0x00000200;
     public static final int IN_DELETE_SELF = 0x00000400;
