@@ -149,7 +149,7 @@ final class Recovery {
             return withPass(device, hw, first, () -> quarantine(device, reason, first, Result.REFUSED, reason));
         }
         log.info("recovery-plan", "card", device.card(), "bdf", device.bdf(), "seqnum", event.seqnum(),
-                "ladder", String.join(",", plan.ladder().stream().map(a -> a.method().token()).toList()), verdict.reason(), plan.reason());
+                "ladder", String.join(",", plan.ladder().stream().map(a -> a.method().token()).toList()), "safety", verdict.reason(), plan.reason());
         return withPass(device, hw, first, () -> {
             for (int i = 0; i < plan.ladder().size(); i++) {
                 var attempt = plan.ladder().get(i);
@@ -274,6 +274,7 @@ final class Recovery {
                         "driver", after.flatMap(GpuDevice::driver).orElse(null), "method", method);
             }
         }
+        restoreResetMethod(device);
         if (ended == null) ended = new Ended(Result.RECOVERED, attempt.why());
         var outcome = ended;
         hook("post", policy.postRecovery(), device, Map.of("UNWEDGE_METHOD", method.token(), "UNWEDGE_OUTCOME", outcome.result().toString(),
@@ -343,7 +344,8 @@ final class Recovery {
         }
         if (!topology.isUnbound(bdf)) writes.add(new Write(topology.sysfs().pciDriver(driver).resolve("unbind"), bdf + "\n"));
         if (writes.isEmpty()) return ended(intent, new StepResult(Step.UNBIND, Outcome.OK, 0, "already unbound"), device, method);
-        BooleanSupplier done = () -> topology.isUnbound(bdf) && hw.siblings().stream().allMatch(f -> topology.isUnbound(f.bdf()));
+        BooleanSupplier done = () -> topology.isUnbound(bdf)
+                && (method == RecoveryMethod.REBIND || hw.siblings().stream().allMatch(f -> topology.isUnbound(f.bdf())));
         return writeAndWait(Step.UNBIND, intent, device, method, writes, done, timeouts.unbind(), "driver link(s) still there");
     }
 
@@ -379,36 +381,43 @@ final class Recovery {
             outcome = Outcome.ERROR;
             detail = "reset: " + e.getMessage();
         } finally {
-            if (!wanted.isEmpty()) {
-                String back = original.filter(o -> !o.isBlank()).orElse("default");
-                try {
-                    writer.write(resetMethod, back + "\n");
-                } catch (IOException | TimeoutException e) {
-                    log.error("reset-method-not-restored", "bdf", device.bdf(), "was", back, "error", e.getMessage(),
-                            "restore it by hand: echo '" + back + "' > " + resetMethod);
-                }
-            }
+            if (!wanted.isEmpty()) restoreResetMethod = Optional.of(new Write(resetMethod, original.filter(o -> !o.isBlank()).orElse("default") + "\n"));
         }
         return ended(intent, new StepResult(Step.RESET, outcome, (System.nanoTime() - t0) / 1_000_000, detail), device, method);
     }
 
     /**
-     * A bus reset's {@code remove}: each function of the device. A cold reset's: the function the slot holds
-     * (the switch above the GPU, say), which takes everything below it along.
+     * The original {@code reset_method}, written back when the attempt ends, not at once: the reset is done
+     * when its write returns on a real host, but where resets are queued (the simulator) the bind is what
+     * proves it was carried out.
+     */
+    private Optional<Write> restoreResetMethod = Optional.empty();
+
+    private void restoreResetMethod(GpuDevice device) {
+        if (restoreResetMethod.isEmpty()) return;
+        var w = restoreResetMethod.get();
+        restoreResetMethod = Optional.empty();
+        try {
+            writer.write(w.attribute(), w.value());
+        } catch (IOException | TimeoutException e) {
+            log.error("reset-method-not-restored", "bdf", device.bdf(), "was", w.value().strip(), "error", e.getMessage(),
+                    "restore it by hand: echo '" + w.value().strip() + "' > " + w.attribute());
+        }
+    }
+
+    /**
+     * {@code remove} of each function of the device, siblings first (contract §4: the cold reset's script
+     * removes the device before it powers the slot off; a bus reset by re-enumeration removes it too).
      */
     private StepResult remove(GpuDevice device, Hardware hw, RecoveryMethod method) throws JournalException {
         var intent = intentOnceTouched(Step.REMOVE, device);
         var targets = new ArrayList<PciAddress>();
-        if (method == RecoveryMethod.COLD_RESET) {
-            targets.add(hw.slot().orElseThrow().holds());
-        } else {
-            hw.siblings().forEach(f -> targets.add(f.bdf()));
-            targets.add(device.bdf());
-        }
+        hw.siblings().forEach(f -> targets.add(f.bdf()));
+        targets.add(device.bdf());
         var writes = new ArrayList<Write>();
         for (var t : targets) topology.functionDir(t).ifPresent(dir -> writes.add(new Write(dir.resolve("remove"), "1\n")));
         if (writes.isEmpty()) return ended(intent, new StepResult(Step.REMOVE, Outcome.OK, 0, "already removed"), device, method);
-        BooleanSupplier done = () -> targets.stream().noneMatch(topology::isPresent) && !topology.isPresent(device.bdf());
+        BooleanSupplier done = () -> targets.stream().noneMatch(topology::isPresent);
         return writeAndWait(Step.REMOVE, intent, device, method, writes, done, timeouts.reset(), "still in sysfs");
     }
 

@@ -161,7 +161,7 @@ class RecoveryEndToEndTest {
     }
 
     @Test
-    void aProbeThatFailsEndsFailedWithTheReasonAndTheDeviceStateSaid() throws Exception {
+    void aProbeThatFailsEndsTheRebindFailedWithTheStateSaidAndTheBusResetRecovers() throws Exception {
         try (var rig = new Rig(dir, 2, Rig.timeouts(800, 100), false, true)) {
             rig.model.failProbes(rig.gpu(1).bdf(), 1);
             rig.model.wedge("card1", REBIND_BUS_RESET, Optional.empty());
@@ -171,8 +171,12 @@ class RecoveryEndToEndTest {
                     .containsExactly(org.assertj.core.groups.Tuple.tuple(Step.DRAIN, Outcome.OK), org.assertj.core.groups.Tuple.tuple(Step.UNBIND, Outcome.OK), org.assertj.core.groups.Tuple.tuple(Step.BIND, Outcome.TIMEOUT));
             assertThat(r.reason()).contains("bind timeout", "left unbound", "echo 0000:06:00.0 >");
             assertThat(r.cardAfter()).isEmpty();
-            assertThat(rig.topology.isUnbound(rig.gpu(1).bdf())).isTrue();
             assertThat(rig.log()).contains("recovery-end", "outcome=failed");
+            // the driver's next method: the probe fails only once, so the bus reset brings it back
+            var escalation = rig.nextReport(WAIT);
+            assertThat(escalation.method()).contains(RecoveryMethod.BUS_RESET);
+            assertThat(escalation.result()).isEqualTo(Result.RECOVERED);
+            assertThat(rig.topology.isUp(rig.gpu(1).bdf())).isTrue();
         }
     }
 

@@ -87,7 +87,17 @@ final class Rig implements AutoCloseable {
 
     Rig(Path dir, int gpus, Timeouts timeouts, boolean dryRun, boolean kernel, DrainPolicy drain, Before before, RecoveryPolicy policy)
             throws Exception {
-        host = VirtualHost.create(dir.resolve("host"), gpus, GpuModel.XE, 0);
+        this(dir, gpus, timeouts, dryRun, kernel, drain, before, policy, VirtualHost.Options.DEFAULT);
+    }
+
+    /** A host of {@code options} (audio functions, reset, hotplug slots) and the operator's recovery policy. */
+    Rig(Path dir, int gpus, Timeouts timeouts, RecoveryPolicy policy, VirtualHost.Options options, Before before) throws Exception {
+        this(dir, gpus, timeouts, false, true, DrainPolicy.DEFAULT, before, policy, options);
+    }
+
+    Rig(Path dir, int gpus, Timeouts timeouts, boolean dryRun, boolean kernel, DrainPolicy drain, Before before, RecoveryPolicy policy,
+        VirtualHost.Options options) throws Exception {
+        host = VirtualHost.create(dir.resolve("host"), gpus, GpuModel.XE, 0, options);
         topology = new Topology(new Sysfs(host.sys()));
         UeventSink sink;
         UeventSource source;
