@@ -170,6 +170,11 @@ final class DaemonCommand implements Callable<Integer> {
      * must not pick up production settings (its journal would land in the production state directory).
      */
     Config loadConfig() throws IOException {
+        return loadConfig(configFile, sysfs);
+    }
+
+    /** {@link #loadConfig()} for any command that reads the daemon's configuration (plan does). */
+    static Config loadConfig(Path configFile, Path sysfs) throws IOException {
         Path file = configFile != null ? configFile : sysfs == null ? Config.DEFAULT_FILE : null;
         if (file == null) return Config.DEFAULT;
         try {

@@ -8,6 +8,7 @@ import picocli.CommandLine.Command;
 @Command(name = "unwedge", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Recovers wedged Linux DRM GPUs: hears the kernel's WEDGED uevents, rebinds, verifies.",
         subcommands = {DemoCommand.class, DaemonCommand.class, UsersCommand.class, HistoryCommand.class, ShowCommand.class, StatusCommand.class, ExportCommand.class, ConfigCommand.class,
+                PlanCommand.class, ReleaseCommand.class,
                 SimCommand.class, CommandLine.HelpCommand.class},
         footer = {"%nSafety: only `unwedge daemon` without --sysfs touches the real /sys;",
                 "everything else works on a virtual host made by `unwedge sim create`."})

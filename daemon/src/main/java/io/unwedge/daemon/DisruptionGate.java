@@ -6,7 +6,6 @@ import java.util.Map;
 import java.util.SortedSet;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Where recoveries wait their turn before anything disruptive: a host-wide cap on recoveries at once, and
@@ -17,7 +16,7 @@ final class DisruptionGate {
 
     private final Semaphore slots;
     private final int max;
-    private final Map<String, ReentrantLock> locks = new HashMap<>();
+    private final Map<String, Semaphore> locks = new HashMap<>(); // one permit each: not reentrant, not owned by a thread
 
     DisruptionGate(int maxConcurrent) {
         if (maxConcurrent < 1) throw new IllegalArgumentException("max concurrent recoveries must be at least 1");
@@ -44,17 +43,17 @@ final class DisruptionGate {
             told = true;
             if (!slots.tryAcquire(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS)) return null;
         }
-        var held = new java.util.ArrayList<ReentrantLock>();
+        var held = new java.util.ArrayList<Semaphore>();
         try {
             for (var key : keys) {
-                ReentrantLock lock;
+                Semaphore lock;
                 synchronized (locks) {
-                    lock = locks.computeIfAbsent(key, k -> new ReentrantLock(true));
+                    lock = locks.computeIfAbsent(key, k -> new Semaphore(1, true));
                 }
-                if (!lock.tryLock()) {
+                if (!lock.tryAcquire()) {
                     if (!told) waiting.accept("another recovery holds " + key);
                     told = true;
-                    if (!lock.tryLock(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                    if (!lock.tryAcquire(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS)) {
                         release(held);
                         return null;
                     }
@@ -78,8 +77,8 @@ final class DisruptionGate {
         };
     }
 
-    private void release(List<ReentrantLock> held) {
-        for (var l : held.reversed()) l.unlock();
+    private void release(List<Semaphore> held) {
+        for (var l : held.reversed()) l.release();
         slots.release();
     }
 }

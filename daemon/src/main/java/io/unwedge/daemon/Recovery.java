@@ -135,11 +135,7 @@ final class Recovery {
         var first = plan.first().method();
         Safety.Verdict verdict;
         try {
-            var now = clock();
-            var window = policy.safety().budgetWindow().compareTo(policy.safety().flapWindow().multipliedBy(policy.safety().flapCount())) > 0
-                    ? policy.safety().budgetWindow() : policy.safety().flapWindow().multipliedBy(policy.safety().flapCount());
-            var past = excludingThis(history.since(device.bdf(), now.minus(window)));
-            verdict = Safety.check(now, past, history.quarantine(device.bdf()), policy.safety());
+            verdict = SafetyCheck.check(history, device.bdf(), clock(), policy.safety(), eventId);
         } catch (JournalException e) {
             return finish(Result.REFUSED, first, "cannot read the device's history: " + e.getMessage() + "; nothing done");
         }
@@ -176,11 +172,6 @@ final class Recovery {
             }
             return reports;
         });
-    }
-
-    /** This wedge's own first row is in the journal already; the safety check is about the ones before it. */
-    private List<io.unwedge.core.safety.PastRecovery> excludingThis(List<io.unwedge.core.safety.PastRecovery> past) {
-        return past.stream().filter(p -> p.eventId() != eventId).toList();
     }
 
     private interface Body {
