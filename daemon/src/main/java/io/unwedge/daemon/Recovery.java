@@ -414,7 +414,7 @@ final class Recovery {
 
     /** Power the slot off and hold it off for {@code power_off} (contract §4: "after ~2 s"). */
     private StepResult powerOff(GpuDevice device, Hardware.Slot slot, RecoveryMethod method) throws JournalException {
-        var intent = intentOnceTouched(Step.POWER_OFF, device);
+        var intent = intentOnceTouched(Step.POWER_OFF, device, SLOT_PREFIX + slot.name());
         Path power = topology.sysfs().pciSlots().resolve(slot.name()).resolve("power");
         var r = writeAndWait(Step.POWER_OFF, intent, device, method, List.of(new Write(power, "0\n")),
                 () -> !topology.isPresent(device.bdf()), timeouts.reset(), "device still present");
@@ -569,18 +569,25 @@ final class Recovery {
     }
 
     /** The step's intent, durable when this returns; empty without a journal. */
-    private Optional<Journal.Intent> intent(Step step) throws JournalException {
+    private Optional<Journal.Intent> intent(Step step, String about) throws JournalException {
         if (journal.isEmpty()) return Optional.empty();
-        var intent = journal.get().intent(recoveryId, step);
+        var intent = journal.get().intent(recoveryId, step, about);
         CrashPoint.afterIntent(step);
         return Optional.of(intent);
     }
 
+    /** What a power-off's intent says it is about: the slot, for a restart that finds the device gone. */
+    static final String SLOT_PREFIX = "slot ";
+
     /** Once the device was touched, it must be brought back, journaled or not: a failure is said and survived. */
     private Optional<Journal.Intent> intentOnceTouched(Step step, GpuDevice device) throws JournalException {
-        if (!touched) return intent(step);
+        return intentOnceTouched(step, device, null);
+    }
+
+    private Optional<Journal.Intent> intentOnceTouched(Step step, GpuDevice device, String about) throws JournalException {
+        if (!touched) return intent(step, about);
         try {
-            return intent(step);
+            return intent(step, about);
         } catch (JournalException e) {
             journalFailed(step, device, e);
             return Optional.empty();

@@ -24,7 +24,9 @@ import java.util.function.BooleanSupplier;
  * <table>
  * <caption>What the restart finds, and does</caption>
  * <tr><th>found</th><th>journal</th><th>action</th><th>result</th></tr>
- * <tr><td>function gone</td><td>any</td><td>abandoned</td><td>failed</td></tr>
+ * <tr><td>function gone</td><td>a bus or cold reset removed it</td><td>the slot powered on again (when the journal shows
+ *     it off), a rescan, then as below once the function is back</td><td>as below, or failed</td></tr>
+ * <tr><td>function gone</td><td>anything else</td><td>abandoned</td><td>failed</td></tr>
  * <tr><td>unbound</td><td>names the driver</td><td>resumed: bind written, waited for the card</td><td>recovered, or failed with the state</td></tr>
  * <tr><td>unbound</td><td>no driver (v1 row)</td><td>abandoned, with the hand command</td><td>failed</td></tr>
  * <tr><td>bound, card up</td><td>unbind took effect</td><td>found-bound</td><td>recovered (failed if a step had failed)</td></tr>
@@ -66,11 +68,12 @@ final class Restart {
         }
         String story = story(steps);
         boolean unbindTookEffect = steps.stream().anyMatch(s -> s.step() == Step.UNBIND && s.outcome().filter("ok"::equals).isPresent())
-                || steps.stream().anyMatch(s -> s.step() == Step.BIND || s.step() == Step.SETTLE); // only after an unbind ok
+                || steps.stream().anyMatch(s -> AFTER_UNBIND.contains(s.step())); // only after an unbind ok
         Optional<StepRow> failedStep = steps.stream().filter(s -> s.outcome().filter(o -> !o.equals("ok")).isPresent()).findFirst();
 
-        if (topology.functionDir(bdf).isEmpty()) {
-            close("gone", "abandoned", "failed", "device gone at restart (" + story + ")");
+        if (topology.functionDir(bdf).isEmpty() && !bringBack(steps)) {
+            close("gone", "abandoned", "failed", "device gone at restart (" + story + ")"
+                    + (removedByUs(steps) ? "; it did not come back after a rescan" : ""));
             return;
         }
         if (!topology.isUnbound(bdf) && !topology.isUp(bdf)) {
@@ -97,6 +100,55 @@ final class Restart {
             return;
         }
         resume(story);
+    }
+
+    /** Steps that run only once the unbind took effect. */
+    private static final java.util.Set<Step> AFTER_UNBIND = java.util.EnumSet.of(Step.RESET, Step.REMOVE, Step.POWER_OFF, Step.POWER_ON,
+            Step.RESCAN, Step.BIND, Step.SETTLE);
+
+    private static boolean removedByUs(List<StepRow> steps) {
+        return steps.stream().anyMatch(s -> s.step() == Step.REMOVE || s.step() == Step.POWER_OFF);
+    }
+
+    /**
+     * The daemon died with the device removed by its bus or cold reset: power its slot back on if the journal
+     * shows the slot powered off and not on again, rescan, and wait for the function. Whether it then binds is
+     * for the checks that follow, as for any restart.
+     */
+    private boolean bringBack(List<StepRow> steps) {
+        if (!removedByUs(steps)) return false;
+        PciAddress bdf = row.bdf();
+        boolean poweredOn = steps.stream().anyMatch(s -> s.step() == Step.POWER_ON && s.outcome().filter("ok"::equals).isPresent());
+        var slot = steps.stream().filter(s -> s.step() == Step.POWER_OFF).reduce((a, b) -> b).flatMap(Restart::slotOf);
+        if (slot.isPresent() && !poweredOn) {
+            Path power = topology.sysfs().pciSlots().resolve(slot.get()).resolve("power");
+            try {
+                writer.write(power, "1\n");
+                log.warn("restart-power-on", "recovery", row.id(), "bdf", bdf, "slot", slot.get(), "the slot was left powered off");
+            } catch (IOException | TimeoutException e) {
+                log.error("restart-power-on", "recovery", row.id(), "bdf", bdf, "slot", slot.get(), "error", e.getMessage(),
+                        "power it on by hand: echo 1 > " + power);
+            }
+        }
+        try {
+            writer.write(topology.sysfs().pciRescan(), "1\n");
+        } catch (IOException | TimeoutException e) {
+            log.error("restart-rescan", "recovery", row.id(), "bdf", bdf, "error", e.getMessage(),
+                    "rescan by hand: echo 1 > " + topology.sysfs().pciRescan());
+            return false;
+        }
+        boolean back = await(() -> topology.functionDir(bdf).isPresent(), timeouts.reset());
+        log.log(back ? EventLog.Level.INFO : EventLog.Level.ERROR, "restart-rescan", "recovery", row.id(), "bdf", bdf, "back", back,
+                back ? "the function a recovery removed is back" : "the function did not come back after " + timeouts.reset().toMillis() + " ms");
+        return back;
+    }
+
+    /** The slot a power-off step was about: its intent says {@code slot N}, its end names {@code …/slots/N/power}. */
+    static Optional<String> slotOf(StepRow powerOff) {
+        var d = powerOff.detail().orElse("");
+        if (d.startsWith(Recovery.SLOT_PREFIX)) return Optional.of(d.substring(Recovery.SLOT_PREFIX.length()).strip());
+        var m = java.util.regex.Pattern.compile("/slots/([^/\\s]+)/power").matcher(d);
+        return m.find() ? Optional.of(m.group(1)) : Optional.empty();
     }
 
     /** The device is unbound: bind it back to the driver the journal names, and wait for its card. */

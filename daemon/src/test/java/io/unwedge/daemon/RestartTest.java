@@ -92,6 +92,42 @@ class RestartTest {
     }
 
     @Test
+    void aColdResetCutShortWithTheSlotPoweredOffIsPoweredOnRescannedAndBound() throws Exception {
+        long[] id = new long[1];
+        try (var rig = new Rig(dir, 1, Rig.timeouts(3000, 100), io.unwedge.daemon.RecoveryPolicy.DEFAULT, io.unwedge.sim.VirtualHost.Options.DEFAULT,
+                (journal, host, model) -> {
+                    var gpu = host.gpus().getFirst();
+                    id[0] = unboundByAnEarlierDaemon(journal, wedge(gpu.devpath() + "/drm/card0"));
+                    // the earlier daemon removed the functions, powered the slot off, and died before powering it on
+                    journal.stepEnded(journal.intent(id[0], Step.REMOVE), new StepResult(Step.REMOVE, Outcome.OK, 2, "wrote 1 to …/remove"));
+                    journal.intent(id[0], Step.POWER_OFF, Recovery.SLOT_PREFIX + "1");
+                    Files.writeString(host.slotDir(gpu).orElseThrow().resolve("power"), "0\n");
+                    long deadline = System.nanoTime() + 5_000_000_000L;
+                    while (host.isPresent(gpu.bdf()) || model.isPowered(gpu)) {
+                        if (System.nanoTime() > deadline) throw new AssertionError("the sim did not power the slot off");
+                        Thread.sleep(5);
+                    }
+                })) {
+            awaitNoneUnfinished(rig);
+            var row = rig.journal.show(id[0]).orElseThrow().recovery();
+            assertThat(row.result()).as(rig.log()).contains("recovered");
+            assertThat(rig.log()).contains("restart-power-on", "slot=1", "restart-rescan", "back=true");
+            assertThat(rig.topology.isUp(rig.gpu(0).bdf())).isTrue();
+            assertThat(rig.simLines).containsSubsequence("power slot 1: off", "power slot 1: on");
+        }
+    }
+
+    @Test
+    void theSlotOfAPowerOffIsReadFromItsIntentOrItsEnd() {
+        var intent = new io.unwedge.daemon.journal.StepRow(1, 1, Step.POWER_OFF, Instant.EPOCH, java.util.Optional.empty(),
+                java.util.Optional.empty(), java.util.Optional.empty(), java.util.Optional.of("slot 7"));
+        var ended = new io.unwedge.daemon.journal.StepRow(1, 1, Step.POWER_OFF, Instant.EPOCH, java.util.Optional.empty(),
+                java.util.Optional.empty(), java.util.Optional.of("ok"), java.util.Optional.of("wrote 0 to /sys/bus/pci/slots/12-1/power"));
+        assertThat(Restart.slotOf(intent)).contains("7");
+        assertThat(Restart.slotOf(ended)).contains("12-1");
+    }
+
+    @Test
     void aDeviceFoundUnboundAtRestartIsBoundBackToItsDriver() throws Exception {
         long[] id = new long[1];
         try (var rig = new Rig(dir, 1, Rig.timeouts(3000, 100), false, true, DrainPolicy.DEFAULT, (journal, host, model) -> {

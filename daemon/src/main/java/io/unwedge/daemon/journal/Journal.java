@@ -179,9 +179,17 @@ public final class Journal implements AutoCloseable {
 
     /** Records that {@code step} is about to run; durable when this returns. */
     public synchronized Intent intent(long recoveryId, Step step) throws JournalException {
+        return intent(recoveryId, step, null);
+    }
+
+    /**
+     * The intent with what it is about, kept as the step's detail until its end replaces it: what a restart
+     * needs when the daemon dies in the step and sysfs no longer shows it (the slot a cold reset powered off).
+     */
+    public synchronized Intent intent(long recoveryId, Step step, String about) throws JournalException {
         long id = insert("record the intent to " + step, """
-                INSERT INTO steps (recovery_id, step, intent_at) VALUES (?, ?, ?) RETURNING id""",
-                recoveryId, step.toString(), us(clock.instant()));
+                INSERT INTO steps (recovery_id, step, intent_at, detail) VALUES (?, ?, ?, ?) RETURNING id""",
+                recoveryId, step.toString(), us(clock.instant()), about);
         return new Intent(id, step, clock.instant());
     }
 
