@@ -31,7 +31,56 @@ class CrashIT {
     @TempDir Path dir;
 
     static Stream<String> points() {
-        return CrashPoint.ALL.stream();
+        return CrashPoint.REBIND.stream();
+    }
+
+    /** Each point of a bus reset and a cold reset, with the method that passes it. */
+    static Stream<org.junit.jupiter.params.provider.Arguments> resetPoints() {
+        return CrashPoint.RESETS.stream().map(p -> org.junit.jupiter.params.provider.Arguments.of(p,
+                p.endsWith(":reset") ? "bus-reset" : "cold-reset"));
+    }
+
+    @ParameterizedTest(name = "{1} {0}")
+    @MethodSource("resetPoints")
+    void aDaemonKilledInABusOrColdResetLeavesADeviceTheRestartBringsBack(String point, String method) throws Exception {
+        requireNamespace();
+        Path root = dir.resolve("lab");
+        var created = Commands.run(30, "sim", "create", "--root", root.toString(), "--gpus", "2");
+        assertThat(created.code()).as(created.out()).isZero();
+        String java = String.join(" ", Commands.java().stream().map(s -> "'" + s + "'").toList());
+        Path simLog = dir.resolve("sim.log"), first = dir.resolve("daemon1.log"), second = dir.resolve("daemon2.log");
+        Path function = root.resolve("sys/bus/pci/devices/" + GPU1);
+        String daemon = java + " daemon --sysfs '" + root.resolve("sys") + "' --settle-ms 300";
+        String script = String.join("\n",
+                "set -u",
+                java + " sim run --root '" + root + "' --probe-delay-ms 50 > '" + simLog + "' 2>&1 &",
+                "sim=$!",
+                "UNWEDGE_CRASH_AT='" + point + "' " + daemon + " > '" + first + "' 2>&1 &",
+                "daemon=$!",
+                "for i in $(seq 1 200); do grep -q daemon-start '" + first + "' && grep -q 'driver model running' '" + simLog + "' && break; sleep 0.05; done",
+                java + " sim wedge --root '" + root + "' card1 --methods " + method + " || exit 9",
+                "wait $daemon; echo crash-exit=$?",
+                daemon + " > '" + second + "' 2>&1 &",
+                "daemon=$!",
+                "for i in $(seq 1 300); do grep -q restart-reconciled '" + second + "' && break; sleep 0.05; done",
+                "for i in $(seq 1 100); do [ -L '" + function + "/driver' ] && ls '" + function + "/drm' | grep -q '^card' && break; sleep 0.05; done",
+                "kill -TERM $daemon; wait $daemon; echo restart-exit=$?",
+                "kill -TERM $sim; wait $sim",
+                "echo '--- first daemon'; cat '" + first + "'; echo '--- second daemon'; cat '" + second + "'; echo '--- sim'; cat '" + simLog + "'");
+        var r = Commands.exec(List.of("unshare", "--net", "--", "bash", "-c", script), 120);
+        assertThat(r.code()).as(r.out()).isZero();
+        assertThat(r.out()).contains("crash-point " + point + " reached", "crash-exit=137", "restart-exit=0");
+        assertThat(function.resolve("driver")).as(r.out()).matches(p -> Files.isSymbolicLink(p), "is a driver link");
+        try (var minors = Files.list(function.resolve("drm"))) {
+            assertThat(minors.map(p -> p.getFileName().toString())).as(r.out()).anyMatch(n -> n.matches("card[0-9]+"));
+        }
+        try (var j = Journal.openReadOnly(root.resolve("state"), InstantSource.system())) {
+            assertThat(j.unfinished()).as(r.out()).isEmpty();
+            var crashed = j.show(1).orElseThrow().recovery();
+            assertThat(crashed.result()).as(r.out()).contains("recovered");
+            assertThat(crashed.reason().orElseThrow()).startsWith("restart: ");
+            assertThat(j.leftUnbound()).as("no device left unbound by unwedge").isEmpty();
+        }
     }
 
     @ParameterizedTest(name = "{0}")

@@ -21,9 +21,16 @@ public final class CrashPoint {
 
     public static final String ENV = "UNWEDGE_CRASH_AT";
 
-    /** Every point there is, in the order a recovery passes them. */
-    public static final List<String> ALL = List.of("after-intent:unbind", "after-write:unbind", "after-unbound",
+    /** The points a rebind passes, in order. */
+    public static final List<String> REBIND = List.of("after-intent:unbind", "after-write:unbind", "after-unbound",
             "after-intent:bind", "after-write:bind", "after-bound", "after-intent:settle", "before-end");
+
+    /** The points only a bus reset ({@code reset}) or a cold reset (remove, slot power, rescan) passes, in order. */
+    public static final List<String> RESETS = List.of("after-write:reset", "after-write:remove", "after-intent:power-off",
+            "after-write:power-off", "after-intent:power-on", "after-write:power-on", "after-write:rescan");
+
+    /** Every point there is. */
+    public static final List<String> ALL = java.util.stream.Stream.concat(REBIND.stream(), RESETS.stream()).toList();
 
     private static volatile String armed;
 

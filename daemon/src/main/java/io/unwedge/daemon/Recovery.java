@@ -324,7 +324,7 @@ final class Recovery {
     private StepResult unbind(GpuDevice device, Hardware hw, RecoveryMethod method) throws JournalException {
         var bdf = device.bdf();
         String driver = device.driver().orElseThrow();
-        recordDriver(driver, device);
+        recordDriver(driver, method, device);
         var intent = intentOnceTouched(Step.UNBIND, device);
         var writes = new ArrayList<Write>();
         if (method != RecoveryMethod.REBIND) {
@@ -401,7 +401,8 @@ final class Recovery {
      * removes the device before it powers the slot off; a bus reset by re-enumeration removes it too).
      */
     private StepResult remove(GpuDevice device, Hardware hw, RecoveryMethod method) throws JournalException {
-        var intent = intentOnceTouched(Step.REMOVE, device);
+        // a cold reset's slot, for a restart that finds the device removed and must finish the power cycle
+        var intent = intentOnceTouched(Step.REMOVE, device, method == RecoveryMethod.COLD_RESET ? SLOT_PREFIX + hw.slot().orElseThrow().name() : null);
         var targets = new ArrayList<PciAddress>();
         hw.siblings().forEach(f -> targets.add(f.bdf()));
         targets.add(device.bdf());
@@ -558,10 +559,10 @@ final class Recovery {
     }
 
     /** The driver the attempt unbinds: a restart binds the device back with it (sysfs forgets it with the link). */
-    private void recordDriver(String driver, GpuDevice device) throws JournalException {
+    private void recordDriver(String driver, RecoveryMethod method, GpuDevice device) throws JournalException {
         if (journal.isEmpty()) return;
         try {
-            journal.get().driver(recoveryId, driver);
+            journal.get().driver(recoveryId, driver, method);
         } catch (JournalException e) {
             if (!touched) throw e;
             journalFailed(Step.UNBIND, device, e);

@@ -1,6 +1,7 @@
 package io.unwedge.daemon;
 
 import io.unwedge.core.PciAddress;
+import io.unwedge.core.RecoveryMethod;
 import io.unwedge.core.Step;
 import io.unwedge.core.GpuDevice;
 import io.unwedge.daemon.StepResult.Outcome;
@@ -119,14 +120,23 @@ final class Restart {
         if (!removedByUs(steps)) return false;
         PciAddress bdf = row.bdf();
         boolean poweredOn = steps.stream().anyMatch(s -> s.step() == Step.POWER_ON && s.outcome().filter("ok"::equals).isPresent());
-        var slot = steps.stream().filter(s -> s.step() == Step.POWER_OFF).reduce((a, b) -> b).flatMap(Restart::slotOf);
-        if (slot.isPresent() && !poweredOn) {
+        boolean poweredOff = steps.stream().anyMatch(s -> s.step() == Step.POWER_OFF && s.outcome().filter("ok"::equals).isPresent());
+        boolean coldReset = row.method().filter(RecoveryMethod.COLD_RESET.token()::equals).isPresent();
+        var slot = steps.stream().filter(s -> s.step() == Step.POWER_OFF || s.step() == Step.REMOVE).map(Restart::slotOf)
+                .flatMap(Optional::stream).reduce((a, b) -> b);
+        if (slot.isPresent() && coldReset && !poweredOn) {
+            // the device needed the power cycle the daemon died in: finish it (power off again is harmless: ENODEV)
             Path power = topology.sysfs().pciSlots().resolve(slot.get()).resolve("power");
             try {
+                if (!poweredOff) {
+                    writer.write(power, "0\n");
+                    await(() -> false, timeouts.powerOff()); // the hardware's time off, as in the recovery
+                }
                 writer.write(power, "1\n");
-                log.warn("restart-power-on", "recovery", row.id(), "bdf", bdf, "slot", slot.get(), "the slot was left powered off");
+                log.warn("restart-power-cycle", "recovery", row.id(), "bdf", bdf, "slot", slot.get(),
+                        poweredOff ? "the slot was left powered off: powered on" : "the cold reset's power cycle finished");
             } catch (IOException | TimeoutException e) {
-                log.error("restart-power-on", "recovery", row.id(), "bdf", bdf, "slot", slot.get(), "error", e.getMessage(),
+                log.error("restart-power-cycle", "recovery", row.id(), "bdf", bdf, "slot", slot.get(), "error", e.getMessage(),
                         "power it on by hand: echo 1 > " + power);
             }
         }

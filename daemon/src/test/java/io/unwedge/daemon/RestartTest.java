@@ -98,9 +98,11 @@ class RestartTest {
                 (journal, host, model) -> {
                     var gpu = host.gpus().getFirst();
                     id[0] = unboundByAnEarlierDaemon(journal, wedge(gpu.devpath() + "/drm/card0"));
+                    journal.driver(id[0], "xe", io.unwedge.core.RecoveryMethod.COLD_RESET);
                     // the earlier daemon removed the functions, powered the slot off, and died before powering it on
                     journal.stepEnded(journal.intent(id[0], Step.REMOVE), new StepResult(Step.REMOVE, Outcome.OK, 2, "wrote 1 to …/remove"));
-                    journal.intent(id[0], Step.POWER_OFF, Recovery.SLOT_PREFIX + "1");
+                    journal.stepEnded(journal.intent(id[0], Step.POWER_OFF, Recovery.SLOT_PREFIX + "1"),
+                            new StepResult(Step.POWER_OFF, Outcome.OK, 2, "wrote 0 to " + host.sys() + "/bus/pci/slots/1/power"));
                     Files.writeString(host.slotDir(gpu).orElseThrow().resolve("power"), "0\n");
                     long deadline = System.nanoTime() + 5_000_000_000L;
                     while (host.isPresent(gpu.bdf()) || model.isPowered(gpu)) {
@@ -111,7 +113,7 @@ class RestartTest {
             awaitNoneUnfinished(rig);
             var row = rig.journal.show(id[0]).orElseThrow().recovery();
             assertThat(row.result()).as(rig.log()).contains("recovered");
-            assertThat(rig.log()).contains("restart-power-on", "slot=1", "restart-rescan", "back=true");
+            assertThat(rig.log()).contains("restart-power-cycle", "slot=1", "left powered off", "restart-rescan", "back=true");
             assertThat(rig.topology.isUp(rig.gpu(0).bdf())).isTrue();
             assertThat(rig.simLines).containsSubsequence("power slot 1: off", "power slot 1: on");
         }

@@ -177,6 +177,18 @@ public final class Journal implements AutoCloseable {
         });
     }
 
+    /**
+     * The driver the attempt unbinds and its method, before anything is touched: a restart binds the device
+     * back to that driver, and finishes a cold reset's power cycle (the method column is otherwise written at the end).
+     */
+    public synchronized void driver(long recoveryId, String driver, io.unwedge.core.RecoveryMethod method) throws JournalException {
+        eventually(() -> {
+            update("record the driver of recovery " + recoveryId, "UPDATE recoveries SET driver = ?, method = ? WHERE id = ?", driver,
+                    method.token(), recoveryId);
+            return null;
+        });
+    }
+
     /** Records that {@code step} is about to run; durable when this returns. */
     public synchronized Intent intent(long recoveryId, Step step) throws JournalException {
         return intent(recoveryId, step, null);
