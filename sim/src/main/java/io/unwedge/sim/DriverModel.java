@@ -8,7 +8,6 @@ import io.unwedge.host.netlink.UeventSink;
 import io.unwedge.host.os.Errno;
 import io.unwedge.host.os.Inotify;
 import java.io.IOException;
-import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -21,7 +20,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
@@ -251,13 +249,11 @@ public final class DriverModel implements AutoCloseable {
             }
         }
         devcoredumps.adopt();
+        var requests = new Requests(this, host, this::error);
         watch(host.requests(), Inotify.IN_MOVED_TO | Inotify.IN_CLOSE_WRITE, e -> {
-            if (e.name().endsWith(".req")) handleRequest(host.requests().resolve(e.name()));
+            if (e.name().endsWith(".req")) requests.handle(host.requests().resolve(e.name()));
         });
-        // requests left from before start
-        try (var s = Files.list(host.requests())) {
-            for (Path p : s.filter(p -> p.toString().endsWith(".req")).sorted().toList()) handleRequest(p);
-        }
+        requests.handleWaiting();
     }
 
     /** Opens a FIFO attribute and reads it from now on, in write order with every other (see {@link FifoAttribute}). */
@@ -1028,89 +1024,6 @@ public final class DriverModel implements AutoCloseable {
             }
         } catch (IOException e) {
             if (!closed) error("inotify: " + e);
-        }
-    }
-
-    // ---- requests from other processes ----------------------------------------------------------
-
-    private void handleRequest(Path file) {
-        if (!Files.exists(file)) return;
-        var p = new Properties();
-        String result;
-        try (Reader r = Files.newBufferedReader(file)) {
-            p.load(r);
-            result = "ok " + perform(p);
-        } catch (SimException e) {
-            result = "error " + e.getMessage();
-        } catch (IOException | RuntimeException e) {
-            result = "error " + e;
-        }
-        try {
-            String id = file.getFileName().toString().replaceFirst("\\.req$", "");
-            Path tmp = host.requests().resolve(id + ".done.tmp");
-            Files.writeString(tmp, result + "\n");
-            Files.move(tmp, host.requests().resolve(id + ".done"), StandardCopyOption.ATOMIC_MOVE);
-            Files.deleteIfExists(file);
-        } catch (IOException e) {
-            error("answering " + file + ": " + e);
-        }
-    }
-
-    private String perform(Properties p) throws IOException {
-        String op = p.getProperty("op", "");
-        String card = p.getProperty("card", "");
-        return switch (op) {
-            case "wedge" -> {
-                var methods = new ArrayList<RecoveryMethod>();
-                for (var t : p.getProperty("methods", "").split(",")) {
-                    methods.add(RecoveryMethod.ofToken(t.strip()).orElseThrow(() -> new SimException("unknown method '" + t + "'")));
-                }
-                Optional<TaskInfo> task = p.containsKey("pid")
-                        ? Optional.of(new TaskInfo(integer(p, "pid"), p.getProperty("task", "unknown")))
-                        : Optional.empty();
-                yield p.containsKey("devcoredump")
-                        ? "WEDGED=" + wedge(card, methods, task, integer(p, "devcoredump"))
-                        : "WEDGED=" + wedge(card, methods, task);
-            }
-            case "hotplug" -> {
-                hotplug(card);
-                yield "HOTPLUG=1";
-            }
-            case "devcoredump" -> devcoredump(card, integer(p, "bytes"))
-                    .orElse("discarded: " + card + " has an unread devcoredump");
-            case "survivability" -> "WEDGED=" + survivability(card) + " survivability_mode: Runtime";
-            case "flash" -> flash(bdf(p));
-            case "fault" -> {
-                var bdf = bdf(p);
-                if (Boolean.parseBoolean(p.getProperty("clear"))) clearFaults(bdf);
-                if (p.containsKey("probeFailures")) failProbes(bdf, integer(p, "probeFailures"));
-                if (p.containsKey("probeDelayMs")) probeDelay(bdf, Duration.ofMillis(integer(p, "probeDelayMs")));
-                if (p.containsKey("rewedgeAfterMs")) rewedgeAfter(bdf, Duration.ofMillis(integer(p, "rewedgeAfterMs")));
-                if (Boolean.parseBoolean(p.getProperty("deadUntilColdReset"))) deadUntilColdReset(bdf);
-                if (Boolean.parseBoolean(p.getProperty("noReset"))) noReset(bdf);
-                for (var fw : p.getProperty("failWrite", "").split(",")) {
-                    if (fw.isBlank()) continue;
-                    var kv = fw.strip().split("=", 2);
-                    if (kv.length != 2) throw new SimException("failWrite wants ATTR=ERRNO, not '" + fw.strip() + "'");
-                    failWrite(bdf, kv[0], kv[1]);
-                }
-                yield "fault set on " + bdf;
-            }
-            default -> throw new SimException("unknown request op '" + op + "'");
-        };
-    }
-
-    private static PciAddress bdf(Properties p) throws SimException {
-        String v = p.getProperty("bdf", "");
-        return PciAddress.parse(v).orElseThrow(() -> new SimException("bad bdf '" + v + "' (want DDDD:BB:DD.F)"));
-    }
-
-    private static int integer(Properties p, String key) throws SimException {
-        String v = p.getProperty(key, "");
-        try {
-            return Integer.parseInt(v.strip());
-        } catch (NumberFormatException e) {
-            throw new SimException(key + " must be a whole number, not '" + v + "'");
         }
     }
 
