@@ -43,11 +43,12 @@ import java.util.function.Consumer;
  * <li>{@code drivers/<drv>/bind}, {@code unbind}: probe (with its delay and faults) and remove, with the
  *     kernel's uevents in its order. The audio function ({@code .1}) is driven by {@code snd_hda_intel}.
  * <li>{@code <BDF>/reset} (write 1): pci_reset_function() with the first method {@code reset_method}
- *     enables; allowed while bound. It clears a hardware hang; the driver's wedge ends only at unbind.
+ *     enabled when the write was made (a real write returns once the reset is done, so a consumer may
+ *     restore its choice right after); allowed while bound. It clears a hardware hang; the driver's wedge ends only at unbind.
  *     {@code reset_method} is a file: a write of an unknown or unsupported method is undone and logged
  *     EINVAL, {@code default} restores the supported list, an empty write disables resets (then ENOTTY).
  * <li>{@code <BDF>/remove}: the driver's remove first (the unbind uevents), then {@code remove}; the
- *     directory and its {@code bus/pci/devices} link go. {@code bus/pci/rescan}: every removed function
+ *     directory and its {@code bus/pci/devices} link go. On a switch port, everything below it goes too. {@code bus/pci/rescan}: every removed function
  *     whose slot is powered comes back ({@code add}) and is probed (drivers_autoprobe=1).
  * <li>{@code bus/pci/slots/<N>/power}: 0 unbinds and removes everything below the slot's port, deepest
  *     first, and powers it off; 1 powers on, enumerates (bridges, then functions) and probes. Writing the
@@ -111,6 +112,7 @@ public final class DriverModel implements AutoCloseable {
         final SimGpu gpu;
         final ExecutorService worker = Executors.newSingleThreadExecutor(Thread.ofVirtual().name("sim-card-", 0).factory());
         final List<FunctionState> functions = new ArrayList<>();
+        final Map<PciAddress, FifoAttribute> bridgeRemoves = new HashMap<>(); // worker only, after start
         volatile boolean powered = true;
 
         CardState(SimGpu gpu) {
@@ -237,6 +239,7 @@ public final class DriverModel implements AutoCloseable {
                 String slot = card.gpu.slot().get();
                 attribute(host.slotsDir().resolve(slot).resolve("power"), value -> powerWrite(card, value));
             }
+            for (var b : card.gpu.cardBridges()) presentBridge(card, b);
             for (var s : card.functions) {
                 if (!host.isPresent(s.bdf())) continue;
                 if (s.hasReset()) {
@@ -295,6 +298,13 @@ public final class DriverModel implements AutoCloseable {
         return watch(dir, Inotify.IN_CLOSE_WRITE | Inotify.IN_ONLYDIR, e -> {
             if (e.name().equals("reset_method")) resetMethodWritten(s);
         });
+    }
+
+    /** A bridge of the card's switch: its {@code remove} is read while it is there. */
+    private void presentBridge(CardState card, PciAddress bridge) throws IOException {
+        if (!host.isPresent(bridge) || card.bridgeRemoves.containsKey(bridge)) return;
+        card.bridgeRemoves.put(bridge, attribute(host.functionDir(card.gpu, bridge).resolve("remove"),
+                value -> bridgeRemoveWrite(card, bridge, value)));
     }
 
     /** The function is gone from the tree: nothing reads its attributes any more. */
@@ -429,16 +439,18 @@ public final class DriverModel implements AutoCloseable {
 
     private void resetWrite(FunctionState s, String value) {
         if (injected(s, "reset")) return;
-        if (!value.equals("1")) { // reset_store(): kstrtoul, then val != 1 is EINVAL
+        if (!unsigned(value).equals(Optional.of(1L))) { // reset_store(): kstrtoul, then val != 1 is EINVAL
             error("reset " + s.bdf() + ": EINVAL (write 1, not '" + value + "')");
             return;
         }
-        onWorker(s.card, "reset " + s.bdf(), () -> reset(s));
+        // the methods in force when the write was made: every reset_method write before it has been judged
+        // (same inotify thread), and one after it (a consumer restoring its choice) must not count
+        var methods = s.resetMethods;
+        onWorker(s.card, "reset " + s.bdf(), () -> reset(s, methods));
     }
 
-    private void reset(FunctionState s) throws IOException {
+    private void reset(FunctionState s, List<String> methods) throws IOException {
         if (!host.isPresent(s.bdf())) return; // removed before its turn: the write's file is gone
-        var methods = readResetMethods(s);
         if (methods.isEmpty()) {
             error("reset " + s.bdf() + ": ENOTTY (every reset method disabled in reset_method)");
             return;
@@ -451,11 +463,6 @@ public final class DriverModel implements AutoCloseable {
         }
         s.health = Health.HEALTHY;
         log.accept("reset " + s.bdf() + " (" + method + ")" + (s.wedged != null ? ": the hardware is reset; the driver stays wedged until unbound" : ""));
-    }
-
-    /** What {@code reset_method} enables now; a write not yet judged valid does not count. */
-    private List<String> readResetMethods(FunctionState s) {
-        return readResetMethodsFile(s) instanceof ResetMethods.Valid(var list) ? list : s.resetMethods;
     }
 
     private ResetMethods readResetMethodsFile(FunctionState s) {
@@ -491,7 +498,11 @@ public final class DriverModel implements AutoCloseable {
         return methods.isEmpty() ? "" : String.join(" ", methods) + "\n";
     }
 
-    /** A write to {@code reset_method} has been closed: judge it; an invalid one is undone. */
+    /**
+     * A write to {@code reset_method} has been closed: judge it; an invalid one is undone. What is judged is
+     * the file as it is when the event is handled: writes racing back to back can be judged by the last
+     * one's content (a regular file cannot return per write() as sysfs does).
+     */
     private void resetMethodWritten(FunctionState s) {
         Path file = host.functionDir(s.card.gpu).resolve("reset_method");
         String content;
@@ -500,6 +511,9 @@ public final class DriverModel implements AutoCloseable {
         } catch (IOException e) {
             return; // the function went
         }
+        // zero bytes are no write: sysfs never calls a store for one (disabling every method takes "\n"), and an
+        // empty file is what a writer leaves between its truncate and its write
+        if (content.isEmpty()) return;
         String current = renderResetMethods(s.resetMethods);
         if (content.equals(current) && s.failWrites.get("reset_method") == null) return; // nothing changed
         Integer errno = s.failWrites.remove("reset_method");
@@ -551,6 +565,22 @@ public final class DriverModel implements AutoCloseable {
         });
     }
 
+    /** {@code remove} of a switch port: the port, the ports below it and the card's functions go. */
+    private void bridgeRemoveWrite(CardState card, PciAddress bridge, String value) {
+        var n = unsigned(value);
+        if (n.isEmpty()) {
+            error("remove " + bridge + ": EINVAL (not a number: '" + value + "')");
+            return;
+        }
+        if (n.get() == 0) return;
+        onWorker(card, "remove " + bridge, () -> {
+            if (!host.isPresent(bridge)) return;
+            var below = card.gpu.cardBridges();
+            stopAndRemove(card.functions, below.subList(below.indexOf(bridge), below.size()));
+            log.accept("remove " + bridge + " and everything below it");
+        });
+    }
+
     /**
      * pci_stop_and_remove_bus_device() for {@code fns} (and the bridges above them, deepest last): every
      * driver's remove first (functions in reverse order), then the {@code remove} uevents, deepest first.
@@ -564,7 +594,11 @@ public final class DriverModel implements AutoCloseable {
             absentFunction(s);
             host.removeFunction(s.fn).ifPresent(events::add);
         }
-        for (var b : bridges.reversed()) host.removeFunction(PciFunction.bridge(fns.getFirst().card.gpu, b)).ifPresent(events::add);
+        var card = fns.getFirst().card;
+        for (var b : bridges.reversed()) {
+            closeAttribute(card.bridgeRemoves.remove(b));
+            host.removeFunction(PciFunction.bridge(card.gpu, b)).ifPresent(events::add);
+        }
         emit(events);
     }
 
@@ -589,7 +623,11 @@ public final class DriverModel implements AutoCloseable {
     private void enumerate(CardState card, String op) throws IOException {
         var g = card.gpu;
         var events = new ArrayList<Uevent>();
-        for (var b : g.bridges()) host.addFunction(PciFunction.bridge(g, b)).ifPresent(events::add);
+        var bridges = new ArrayList<PciAddress>();
+        for (var b : g.bridges()) host.addFunction(PciFunction.bridge(g, b)).ifPresent(e -> {
+            events.add(e);
+            bridges.add(b);
+        });
         var added = new ArrayList<FunctionState>();
         for (var s : card.functions) {
             var add = host.addFunction(s.fn);
@@ -603,6 +641,7 @@ public final class DriverModel implements AutoCloseable {
             }
         }
         emit(events);
+        for (var b : bridges) presentBridge(card, b);
         for (var s : added) {
             presentFunction(s);
             log.accept(op + ": " + s.bdf() + " found");
@@ -1008,6 +1047,12 @@ public final class DriverModel implements AutoCloseable {
                 var events = inotify.take();
                 if (events.isEmpty()) return;
                 for (var e : events) {
+                    if (e.is(Inotify.IN_Q_OVERFLOW)) {
+                        // events were lost: read every attribute now (their order is lost too), so no write waits
+                        error("inotify: queue overflow; writes may be handled out of order");
+                        for (var a : attributes.keySet()) a.drain();
+                        continue;
+                    }
                     Consumer<Inotify.Event> handler;
                     synchronized (watchLock) {
                         handler = e.is(Inotify.IN_IGNORED) ? watches.remove(e.wd()) : watches.get(e.wd());
