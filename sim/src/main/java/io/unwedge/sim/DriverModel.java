@@ -8,7 +8,6 @@ import io.unwedge.host.netlink.UeventSink;
 import io.unwedge.host.os.Errno;
 import io.unwedge.host.os.Inotify;
 import java.io.IOException;
-import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -21,7 +20,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
@@ -45,11 +43,12 @@ import java.util.function.Consumer;
  * <li>{@code drivers/<drv>/bind}, {@code unbind}: probe (with its delay and faults) and remove, with the
  *     kernel's uevents in its order. The audio function ({@code .1}) is driven by {@code snd_hda_intel}.
  * <li>{@code <BDF>/reset} (write 1): pci_reset_function() with the first method {@code reset_method}
- *     enables; allowed while bound. It clears a hardware hang; the driver's wedge ends only at unbind.
+ *     enabled when the write was made (a real write returns once the reset is done, so a consumer may
+ *     restore its choice right after); allowed while bound. It clears a hardware hang; the driver's wedge ends only at unbind.
  *     {@code reset_method} is a file: a write of an unknown or unsupported method is undone and logged
  *     EINVAL, {@code default} restores the supported list, an empty write disables resets (then ENOTTY).
  * <li>{@code <BDF>/remove}: the driver's remove first (the unbind uevents), then {@code remove}; the
- *     directory and its {@code bus/pci/devices} link go. {@code bus/pci/rescan}: every removed function
+ *     directory and its {@code bus/pci/devices} link go. On a switch port, everything below it goes too. {@code bus/pci/rescan}: every removed function
  *     whose slot is powered comes back ({@code add}) and is probed (drivers_autoprobe=1).
  * <li>{@code bus/pci/slots/<N>/power}: 0 unbinds and removes everything below the slot's port, deepest
  *     first, and powers it off; 1 powers on, enumerates (bridges, then functions) and probes. Writing the
@@ -113,6 +112,7 @@ public final class DriverModel implements AutoCloseable {
         final SimGpu gpu;
         final ExecutorService worker = Executors.newSingleThreadExecutor(Thread.ofVirtual().name("sim-card-", 0).factory());
         final List<FunctionState> functions = new ArrayList<>();
+        final Map<PciAddress, FifoAttribute> bridgeRemoves = new HashMap<>(); // worker only, after start
         volatile boolean powered = true;
 
         CardState(SimGpu gpu) {
@@ -239,6 +239,7 @@ public final class DriverModel implements AutoCloseable {
                 String slot = card.gpu.slot().get();
                 attribute(host.slotsDir().resolve(slot).resolve("power"), value -> powerWrite(card, value));
             }
+            for (var b : card.gpu.cardBridges()) presentBridge(card, b);
             for (var s : card.functions) {
                 if (!host.isPresent(s.bdf())) continue;
                 if (s.hasReset()) {
@@ -251,13 +252,11 @@ public final class DriverModel implements AutoCloseable {
             }
         }
         devcoredumps.adopt();
+        var requests = new Requests(this, host, this::error);
         watch(host.requests(), Inotify.IN_MOVED_TO | Inotify.IN_CLOSE_WRITE, e -> {
-            if (e.name().endsWith(".req")) handleRequest(host.requests().resolve(e.name()));
+            if (e.name().endsWith(".req")) requests.handle(host.requests().resolve(e.name()));
         });
-        // requests left from before start
-        try (var s = Files.list(host.requests())) {
-            for (Path p : s.filter(p -> p.toString().endsWith(".req")).sorted().toList()) handleRequest(p);
-        }
+        requests.handleWaiting();
     }
 
     /** Opens a FIFO attribute and reads it from now on, in write order with every other (see {@link FifoAttribute}). */
@@ -299,6 +298,13 @@ public final class DriverModel implements AutoCloseable {
         return watch(dir, Inotify.IN_CLOSE_WRITE | Inotify.IN_ONLYDIR, e -> {
             if (e.name().equals("reset_method")) resetMethodWritten(s);
         });
+    }
+
+    /** A bridge of the card's switch: its {@code remove} is read while it is there. */
+    private void presentBridge(CardState card, PciAddress bridge) throws IOException {
+        if (!host.isPresent(bridge) || card.bridgeRemoves.containsKey(bridge)) return;
+        card.bridgeRemoves.put(bridge, attribute(host.functionDir(card.gpu, bridge).resolve("remove"),
+                value -> bridgeRemoveWrite(card, bridge, value)));
     }
 
     /** The function is gone from the tree: nothing reads its attributes any more. */
@@ -433,16 +439,18 @@ public final class DriverModel implements AutoCloseable {
 
     private void resetWrite(FunctionState s, String value) {
         if (injected(s, "reset")) return;
-        if (!value.equals("1")) { // reset_store(): kstrtoul, then val != 1 is EINVAL
+        if (!unsigned(value).equals(Optional.of(1L))) { // reset_store(): kstrtoul, then val != 1 is EINVAL
             error("reset " + s.bdf() + ": EINVAL (write 1, not '" + value + "')");
             return;
         }
-        onWorker(s.card, "reset " + s.bdf(), () -> reset(s));
+        // the methods in force when the write was made: every reset_method write before it has been judged
+        // (same inotify thread), and one after it (a consumer restoring its choice) must not count
+        var methods = s.resetMethods;
+        onWorker(s.card, "reset " + s.bdf(), () -> reset(s, methods));
     }
 
-    private void reset(FunctionState s) throws IOException {
+    private void reset(FunctionState s, List<String> methods) throws IOException {
         if (!host.isPresent(s.bdf())) return; // removed before its turn: the write's file is gone
-        var methods = readResetMethods(s);
         if (methods.isEmpty()) {
             error("reset " + s.bdf() + ": ENOTTY (every reset method disabled in reset_method)");
             return;
@@ -455,11 +463,6 @@ public final class DriverModel implements AutoCloseable {
         }
         s.health = Health.HEALTHY;
         log.accept("reset " + s.bdf() + " (" + method + ")" + (s.wedged != null ? ": the hardware is reset; the driver stays wedged until unbound" : ""));
-    }
-
-    /** What {@code reset_method} enables now; a write not yet judged valid does not count. */
-    private List<String> readResetMethods(FunctionState s) {
-        return readResetMethodsFile(s) instanceof ResetMethods.Valid(var list) ? list : s.resetMethods;
     }
 
     private ResetMethods readResetMethodsFile(FunctionState s) {
@@ -495,7 +498,11 @@ public final class DriverModel implements AutoCloseable {
         return methods.isEmpty() ? "" : String.join(" ", methods) + "\n";
     }
 
-    /** A write to {@code reset_method} has been closed: judge it; an invalid one is undone. */
+    /**
+     * A write to {@code reset_method} has been closed: judge it; an invalid one is undone. What is judged is
+     * the file as it is when the event is handled: writes racing back to back can be judged by the last
+     * one's content (a regular file cannot return per write() as sysfs does).
+     */
     private void resetMethodWritten(FunctionState s) {
         Path file = host.functionDir(s.card.gpu).resolve("reset_method");
         String content;
@@ -504,6 +511,9 @@ public final class DriverModel implements AutoCloseable {
         } catch (IOException e) {
             return; // the function went
         }
+        // zero bytes are no write: sysfs never calls a store for one (disabling every method takes "\n"), and an
+        // empty file is what a writer leaves between its truncate and its write
+        if (content.isEmpty()) return;
         String current = renderResetMethods(s.resetMethods);
         if (content.equals(current) && s.failWrites.get("reset_method") == null) return; // nothing changed
         Integer errno = s.failWrites.remove("reset_method");
@@ -555,6 +565,22 @@ public final class DriverModel implements AutoCloseable {
         });
     }
 
+    /** {@code remove} of a switch port: the port, the ports below it and the card's functions go. */
+    private void bridgeRemoveWrite(CardState card, PciAddress bridge, String value) {
+        var n = unsigned(value);
+        if (n.isEmpty()) {
+            error("remove " + bridge + ": EINVAL (not a number: '" + value + "')");
+            return;
+        }
+        if (n.get() == 0) return;
+        onWorker(card, "remove " + bridge, () -> {
+            if (!host.isPresent(bridge)) return;
+            var below = card.gpu.cardBridges();
+            stopAndRemove(card.functions, below.subList(below.indexOf(bridge), below.size()));
+            log.accept("remove " + bridge + " and everything below it");
+        });
+    }
+
     /**
      * pci_stop_and_remove_bus_device() for {@code fns} (and the bridges above them, deepest last): every
      * driver's remove first (functions in reverse order), then the {@code remove} uevents, deepest first.
@@ -568,7 +594,11 @@ public final class DriverModel implements AutoCloseable {
             absentFunction(s);
             host.removeFunction(s.fn).ifPresent(events::add);
         }
-        for (var b : bridges.reversed()) host.removeFunction(PciFunction.bridge(fns.getFirst().card.gpu, b)).ifPresent(events::add);
+        var card = fns.getFirst().card;
+        for (var b : bridges.reversed()) {
+            closeAttribute(card.bridgeRemoves.remove(b));
+            host.removeFunction(PciFunction.bridge(card.gpu, b)).ifPresent(events::add);
+        }
         emit(events);
     }
 
@@ -593,7 +623,11 @@ public final class DriverModel implements AutoCloseable {
     private void enumerate(CardState card, String op) throws IOException {
         var g = card.gpu;
         var events = new ArrayList<Uevent>();
-        for (var b : g.bridges()) host.addFunction(PciFunction.bridge(g, b)).ifPresent(events::add);
+        var bridges = new ArrayList<PciAddress>();
+        for (var b : g.bridges()) host.addFunction(PciFunction.bridge(g, b)).ifPresent(e -> {
+            events.add(e);
+            bridges.add(b);
+        });
         var added = new ArrayList<FunctionState>();
         for (var s : card.functions) {
             var add = host.addFunction(s.fn);
@@ -607,6 +641,7 @@ public final class DriverModel implements AutoCloseable {
             }
         }
         emit(events);
+        for (var b : bridges) presentBridge(card, b);
         for (var s : added) {
             presentFunction(s);
             log.accept(op + ": " + s.bdf() + " found");
@@ -1012,6 +1047,12 @@ public final class DriverModel implements AutoCloseable {
                 var events = inotify.take();
                 if (events.isEmpty()) return;
                 for (var e : events) {
+                    if (e.is(Inotify.IN_Q_OVERFLOW)) {
+                        // events were lost: read every attribute now (their order is lost too), so no write waits
+                        error("inotify: queue overflow; writes may be handled out of order");
+                        for (var a : attributes.keySet()) a.drain();
+                        continue;
+                    }
                     Consumer<Inotify.Event> handler;
                     synchronized (watchLock) {
                         handler = e.is(Inotify.IN_IGNORED) ? watches.remove(e.wd()) : watches.get(e.wd());
@@ -1028,89 +1069,6 @@ public final class DriverModel implements AutoCloseable {
             }
         } catch (IOException e) {
             if (!closed) error("inotify: " + e);
-        }
-    }
-
-    // ---- requests from other processes ----------------------------------------------------------
-
-    private void handleRequest(Path file) {
-        if (!Files.exists(file)) return;
-        var p = new Properties();
-        String result;
-        try (Reader r = Files.newBufferedReader(file)) {
-            p.load(r);
-            result = "ok " + perform(p);
-        } catch (SimException e) {
-            result = "error " + e.getMessage();
-        } catch (IOException | RuntimeException e) {
-            result = "error " + e;
-        }
-        try {
-            String id = file.getFileName().toString().replaceFirst("\\.req$", "");
-            Path tmp = host.requests().resolve(id + ".done.tmp");
-            Files.writeString(tmp, result + "\n");
-            Files.move(tmp, host.requests().resolve(id + ".done"), StandardCopyOption.ATOMIC_MOVE);
-            Files.deleteIfExists(file);
-        } catch (IOException e) {
-            error("answering " + file + ": " + e);
-        }
-    }
-
-    private String perform(Properties p) throws IOException {
-        String op = p.getProperty("op", "");
-        String card = p.getProperty("card", "");
-        return switch (op) {
-            case "wedge" -> {
-                var methods = new ArrayList<RecoveryMethod>();
-                for (var t : p.getProperty("methods", "").split(",")) {
-                    methods.add(RecoveryMethod.ofToken(t.strip()).orElseThrow(() -> new SimException("unknown method '" + t + "'")));
-                }
-                Optional<TaskInfo> task = p.containsKey("pid")
-                        ? Optional.of(new TaskInfo(integer(p, "pid"), p.getProperty("task", "unknown")))
-                        : Optional.empty();
-                yield p.containsKey("devcoredump")
-                        ? "WEDGED=" + wedge(card, methods, task, integer(p, "devcoredump"))
-                        : "WEDGED=" + wedge(card, methods, task);
-            }
-            case "hotplug" -> {
-                hotplug(card);
-                yield "HOTPLUG=1";
-            }
-            case "devcoredump" -> devcoredump(card, integer(p, "bytes"))
-                    .orElse("discarded: " + card + " has an unread devcoredump");
-            case "survivability" -> "WEDGED=" + survivability(card) + " survivability_mode: Runtime";
-            case "flash" -> flash(bdf(p));
-            case "fault" -> {
-                var bdf = bdf(p);
-                if (Boolean.parseBoolean(p.getProperty("clear"))) clearFaults(bdf);
-                if (p.containsKey("probeFailures")) failProbes(bdf, integer(p, "probeFailures"));
-                if (p.containsKey("probeDelayMs")) probeDelay(bdf, Duration.ofMillis(integer(p, "probeDelayMs")));
-                if (p.containsKey("rewedgeAfterMs")) rewedgeAfter(bdf, Duration.ofMillis(integer(p, "rewedgeAfterMs")));
-                if (Boolean.parseBoolean(p.getProperty("deadUntilColdReset"))) deadUntilColdReset(bdf);
-                if (Boolean.parseBoolean(p.getProperty("noReset"))) noReset(bdf);
-                for (var fw : p.getProperty("failWrite", "").split(",")) {
-                    if (fw.isBlank()) continue;
-                    var kv = fw.strip().split("=", 2);
-                    if (kv.length != 2) throw new SimException("failWrite wants ATTR=ERRNO, not '" + fw.strip() + "'");
-                    failWrite(bdf, kv[0], kv[1]);
-                }
-                yield "fault set on " + bdf;
-            }
-            default -> throw new SimException("unknown request op '" + op + "'");
-        };
-    }
-
-    private static PciAddress bdf(Properties p) throws SimException {
-        String v = p.getProperty("bdf", "");
-        return PciAddress.parse(v).orElseThrow(() -> new SimException("bad bdf '" + v + "' (want DDDD:BB:DD.F)"));
-    }
-
-    private static int integer(Properties p, String key) throws SimException {
-        String v = p.getProperty(key, "");
-        try {
-            return Integer.parseInt(v.strip());
-        } catch (NumberFormatException e) {
-            throw new SimException(key + " must be a whole number, not '" + v + "'");
         }
     }
 

@@ -78,7 +78,15 @@ public record SimGpu(PciAddress bdf, GpuModel model, List<PciAddress> bridges, S
 
     /** The bridges inside the slot (below its port), top first: what a slot power-off removes besides the card. */
     public List<PciAddress> bridgesInSlot() {
-        return slot.isEmpty() ? List.of() : bridges.subList(1, bridges.size());
+        return slot.isEmpty() ? List.of() : cardBridges();
+    }
+
+    /**
+     * The bridges below the root port, top first: the card's own switch. Each has {@code remove}, which takes
+     * everything below it along; the root port, which carries the slot, has none in the sim.
+     */
+    public List<PciAddress> cardBridges() {
+        return bridges.size() < 2 ? List.of() : bridges.subList(1, bridges.size());
     }
 
     private String parentPath() {

@@ -36,6 +36,7 @@ import java.util.Properties;
  *     …/0000:03:00.0/devcoredump→            while a dump of it exists
  *     …/0000:03:00.0/drm/{card0,renderD128}/{dev,uevent,device→,subsystem→}, drm/card0/card0-DP-1/status
  *     …/0000:03:00.1/                        the card's HDMI/DP audio (class 0x040300), remove FIFO, driver→
+ *     …/0000:01:00.0/remove, …/0000:02:01.0/remove   the card's switch ports: remove takes everything below
  * sys/devices/virtual/devcoredump/devcd1/{data,failing_device→,uevent,subsystem→}
  * sys/class/drm/{card0,renderD128,card0-DP-1}→ , sys/class/drm/version, sys/class/devcoredump/{disabled,devcd1→}
  * sys/bus/pci/drivers/{xe,snd_hda_intel}/{bind,unbind,new_id,remove_id,&lt;BDF&gt;→}   bind, unbind: FIFOs
@@ -281,7 +282,10 @@ public final class VirtualHost {
         write(dir.resolve("enable"), "1\n");
         write(dir.resolve("uevent"), fn.ueventFile(false));
         link(dir.resolve("subsystem"), sys().resolve("bus/pci"));
-        if (fn.driver().isPresent()) Fifo.create(dir.resolve("remove"), 0200);
+        // every function of a card has remove, and so do the card's bridges; a root port has none here
+        if (fn.driver().isPresent() || gpus.stream().anyMatch(g -> g.cardBridges().contains(fn.bdf()))) {
+            Fifo.create(dir.resolve("remove"), 0200);
+        }
         link(sys().resolve("bus/pci/devices").resolve(fn.bdf().toString()), dir);
         return Optional.of(fn.event("add"));
     }

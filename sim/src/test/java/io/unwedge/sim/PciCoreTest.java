@@ -121,6 +121,45 @@ class PciCoreTest {
     }
 
     @Test
+    void removingTheSwitchTheSlotHoldsTakesEverythingBelowItAndRescanBringsItBack() throws Exception {
+        try (var h = SimHarness.inProcess(dir, 1)) {
+            var up = PciAddress.parse("0000:01:00.0").orElseThrow();
+            Path upDir = h.host.functionDir(h.gpu(0), up);
+            assertThat(h.host.functionDir(h.gpu(0), PciAddress.parse("0000:00:01.0").orElseThrow()).resolve("remove"))
+                    .as("the root port carries the slot and has no remove here").doesNotExist();
+            h.write(upDir.resolve("remove"), "1");
+            assertThat(summary(h.next(9, "remove of the switch"))).containsExactly(
+                    "unbind 0000:03:00.1", "remove card0-DP-1", "remove card0", "remove renderD128", "unbind 0000:03:00.0",
+                    "remove 0000:03:00.0", "remove 0000:03:00.1", "remove 0000:02:01.0", "remove 0000:01:00.0");
+            assertThat(upDir).doesNotExist();
+            assertThat(h.model.isPowered(h.gpu(0))).as("a remove is no power-off").isTrue();
+            h.write(h.pci("rescan"), "1");
+            assertThat(summary(h.next(9, "rescan"))).containsExactly(
+                    "add 0000:01:00.0", "add 0000:02:01.0", "add 0000:03:00.0", "add 0000:03:00.1",
+                    "add card0", "add renderD128", "add card0-DP-1", "bind 0000:03:00.0", "bind 0000:03:00.1");
+            // the port's remove is read again
+            h.write(h.host.functionDir(h.gpu(0), PciAddress.parse("0000:02:01.0").orElseThrow()).resolve("remove"), "1");
+            assertThat(summary(h.next(8, "remove of the downstream port")).getLast()).isEqualTo("remove 0000:02:01.0");
+            assertThat(upDir).isDirectory();
+        }
+    }
+
+    @Test
+    void aResetUsesTheMethodsInForceWhenItWasWrittenNotARestoreWrittenJustAfter() throws Exception {
+        // as a consumer does it: choose, reset, restore; on a real host the reset write returns when done
+        try (var h = SimHarness.inProcess(dir, 1, GpuModel.XE, new VirtualHost.Options(false, true, true), DriverModel.Settings.of(Duration.ofMillis(300)))) {
+            Path rm = h.fn(0).resolve("reset_method");
+            h.write(rm, "bus\n");
+            h.lines.await("reset_method 0000:03:00.0: bus", WAIT);
+            h.write(h.fn(0).resolve("reset"), "1\n");
+            h.write(rm, "default\n"); // before the reset, which takes 300 ms, is done
+            h.lines.await("reset 0000:03:00.0 (", WAIT);
+            assertThat(h.lines.all()).contains("reset 0000:03:00.0 (bus)");
+            assertThat(Files.readString(rm)).isEqualTo("flr bus\n");
+        }
+    }
+
+    @Test
     void aRemoveAndRescanAlsoClearAHang() throws Exception {
         try (var h = SimHarness.inProcess(dir, 1)) {
             h.model.wedge("card0", BUS_RESET, Optional.empty());
@@ -291,7 +330,7 @@ class PciCoreTest {
             h.awaitError("reset_method 0000:03:00.0: EINVAL (unsupported reset method 'bus')");
             assertThat(Files.readString(rm)).isEqualTo("flr\n");
 
-            h.write(rm, "");
+            h.write(rm, "\n"); // echo > reset_method
             h.lines.await("(every method disabled)", WAIT);
             assertThat(Files.readString(rm)).isEmpty();
             h.write(h.fn(0).resolve("reset"), "1");
