@@ -31,7 +31,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -106,13 +105,14 @@ final class DemoCommand implements Callable<Integer> {
             sink = bus.sink();
             source = bus.subscribe();
         }
-        var timeouts = new Timeouts(Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(1),
+        // bind: 2 s, ten times the virtual probe; a probe that fails costs the demo that long before it escalates
+        var timeouts = new Timeouts(Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(2), Duration.ofSeconds(1),
                 Duration.ofSeconds(5), Duration.ofSeconds(2));
-        var report = new CompletableFuture<RecoveryReport>();
+        var reports = new java.util.concurrent.LinkedBlockingQueue<RecoveryReport>();
         // terminate with a 1 s grace: the stubborn client below is killed after it
         var drain = new DrainPolicy(DrainPolicy.Mode.TERMINATE, Duration.ofSeconds(1), DrainPolicy.Protection.DEFAULT, false);
         var settings = new Supervisor.Settings(timeouts, false, drain, proc, Optional.of(host.dev()));
-        var supervisor = new Supervisor(source, topology, settings, log, report::complete, Optional.empty());
+        var supervisor = new Supervisor(source, topology, settings, log, reports::add, Optional.empty());
         var loop = Thread.ofPlatform().name("unwedge-supervisor").start(() -> {
             try {
                 supervisor.run();
@@ -158,7 +158,17 @@ final class DemoCommand implements Callable<Integer> {
             out.println();
             out.println("-- wedging " + victim.card() + " (" + victim.bdf() + "), " + healthy.card() + " keeps rendering --");
             model.wedge(victim.card(), List.of(RecoveryMethod.REBIND, RecoveryMethod.BUS_RESET), Optional.empty());
-            var r = report.get(20, TimeUnit.SECONDS);
+            var r = next(reports);
+
+            // act 2: the same card wedges again and its driver's next probe fails (firmware that will not load):
+            // the rebind fails, and unwedge escalates to the driver's next method
+            out.println();
+            String again = topology.byBdf(victim.bdf()).map(GpuDevice::card).orElse(victim.card());
+            out.println("-- wedging " + again + " again; its next probe fails: rebind cannot bring it back, bus-reset is next --");
+            model.failProbes(victim.bdf(), 1);
+            model.wedge(again, List.of(RecoveryMethod.REBIND, RecoveryMethod.BUS_RESET), Optional.empty());
+            var failed = next(reports);
+            var escalated = next(reports);
             running.set(false);
             worker.join();
 
@@ -171,6 +181,10 @@ final class DemoCommand implements Callable<Integer> {
             r.latencyMicros().ifPresent(us -> out.printf("latency    kernel delivery → unbind write: %d µs (%d ms of it draining the holders)%n", us, drainMs));
             out.printf("outcome    %s in %d ms; %s is %s%n", r.result(), r.totalMillis(), r.bdf(),
                     topology.byBdf(r.bdf()).map(d -> d.card() + " bound to " + d.driver().orElse("-")).orElse("not back"));
+            out.printf("again      %s: %s (%s), then %s: %s in %d ms (%s)%n", failed.method().map(RecoveryMethod::token).orElse("-"),
+                    failed.result(), failed.steps().getLast().step() + " " + failed.steps().getLast().outcome(),
+                    escalated.method().map(RecoveryMethod::token).orElse("-"), escalated.result(), escalated.totalMillis(),
+                    String.join(", ", escalated.steps().stream().map(st -> st.step() + " " + st.outcome()).toList()));
             out.printf("other GPU  %s %s: %d frames, %d interruptions, still %s%n", healthy.card(), healthy.bdf(), frames.get(),
                     interruptions.get(), topology.isUp(healthy.bdf()) ? "up" : "DOWN");
             var stats = supervisor.stats();
@@ -178,6 +192,8 @@ final class DemoCommand implements Callable<Integer> {
                     stats.spoofed() + stats.malformed() + stats.truncated());
             out.printf("holders    polite pid %d %s, stubborn pid %d %s%n", polite.pid(), ended(polite), stubborn.pid(), ended(stubborn));
             boolean ok = r.result() == RecoveryReport.Result.RECOVERED && interruptions.get() == 0 && topology.isUp(healthy.bdf())
+                    && failed.result() == RecoveryReport.Result.FAILED && escalated.result() == RecoveryReport.Result.RECOVERED
+                    && topology.isUp(victim.bdf())
                     && !polite.isAlive() && !stubborn.isAlive();
             out.printf("done in %d ms: %s%n", (System.nanoTime() - t0) / 1_000_000, ok ? "recovered" : "NOT recovered");
             code = ok ? ExitCode.OK.code : ExitCode.FAILED.code;
@@ -190,6 +206,12 @@ final class DemoCommand implements Callable<Integer> {
             else out.println("kept " + dir);
         }
         return code;
+    }
+
+    private static RecoveryReport next(java.util.concurrent.BlockingQueue<RecoveryReport> reports) throws Exception {
+        var r = reports.poll(20, TimeUnit.SECONDS);
+        if (r == null) throw new java.util.concurrent.TimeoutException("no recovery report within 20 s");
+        return r;
     }
 
     private static String ended(VirtualClient c) throws InterruptedException {
