@@ -346,7 +346,7 @@ public final class Telemetry {
             case NOTIFY -> {
                 log.warn("offence-notify", "card", device.card(), "bdf", device.bdf(), "pid", named.pid(), "task", named.comm(),
                         "exe", task.exe().orElse(null), "count", act.count(), "window", window,
-                        named.comm() + " hung a GPU " + act.count() + " times within " + window + "; nothing done to it ([none] action notify)");
+                        named.comm() + " hung a GPU " + times(act.count()) + " within " + window + "; nothing done to it ([none] action notify)");
                 yield "notified";
             }
             case TERMINATE -> terminate(act, device, task, window);
@@ -394,7 +394,7 @@ public final class Telemetry {
         }
         log.log(sent ? EventLog.Level.WARN : EventLog.Level.ERROR, "offence-terminate", "card", device.card(), "bdf", device.bdf(),
                 "pid", named.pid(), "task", named.comm(), "exe", task.exe().orElse(null), "count", act.count(), "window", window,
-                "signalled", sent, named.comm() + " hung a GPU " + act.count() + " times within " + window + ": " + outcome);
+                "signalled", sent, named.comm() + " hung a GPU " + times(act.count()) + " within " + window + ": " + outcome);
         return outcome;
     }
 
@@ -432,6 +432,10 @@ public final class Telemetry {
         String line = String.join("; ", summary) + " (dry run: nothing collected)";
         log.info("telemetry-plan", "card", device.card(), "bdf", device.bdf(), "seqnum", event.seqnum(), line);
         return line;
+    }
+
+    private static String times(int n) {
+        return n == 1 ? "once" : n + " times";
     }
 
     /** {@code 1h}, {@code 10m}, {@code 90s}: as the config writes it. */
