@@ -100,7 +100,7 @@ final class DaemonCommand implements Callable<Integer> {
             if (lock == null) throw new Main.Refused("another unwedge daemon holds " + state.resolve("daemon.lock"));
             // the [drain] of the file and the options; per-driver and per-device tables are config.drainFor's
             var supervisorSettings = new Supervisor.Settings(config.timeouts(), settings.dryRun(), config.drain().policy(), proc, Optional.ofNullable(dev),
-                    config.recoveryPolicy(), config::drainFor);
+                    config.recoveryPolicy(), config::drainFor, config.telemetryPolicy(), Optional.of(state));
             try (var journal = Journal.open(state, InstantSource.system(), log);
                  var retention = Retention.start(journal, log, Duration.ofDays(settings.retainDays()), (long) settings.retainMb() << 20, Retention.DAILY);
                  var sdNotify = SdNotify.fromEnvironment(System.getenv())) {

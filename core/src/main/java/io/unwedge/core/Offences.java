@@ -36,7 +36,7 @@ public final class Offences {
     public enum Action {
         /** log it (and tell whoever listens): a person decides */
         NOTIFY,
-        /** end the task: SIGTERM, then SIGKILL, as a drain does */
+        /** end the task: SIGTERM through a pidfd (no SIGKILL after it: no recovery waits for the task to be gone) */
         TERMINATE,
         /** run the operator's offence hook with the task in its environment */
         HOOK;

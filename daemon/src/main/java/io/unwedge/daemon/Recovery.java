@@ -66,6 +66,7 @@ final class Recovery {
     private final DisruptionGate gate;
     private final DeviceHistory history;
     private final Commands commands;
+    private final Telemetry telemetry;
     private final List<RecoveryReport> reports = new ArrayList<>();
 
     // the attempt in flight
@@ -80,7 +81,7 @@ final class Recovery {
 
     Recovery(WedgedEvent event, long receivedNanos, Topology topology, RecoveryPolicy policy, Timeouts timeouts, boolean dryRun,
              EventLog log, Mailbox mailbox, SysfsWriter writer, Optional<Journal> journal, Drain drain, DisruptionGate gate,
-             DeviceHistory history, Commands commands) {
+             DeviceHistory history, Commands commands, Telemetry telemetry) {
         this.event = event;
         this.receivedNanos = receivedNanos;
         this.topology = topology;
@@ -95,6 +96,7 @@ final class Recovery {
         this.gate = gate;
         this.history = history;
         this.commands = commands;
+        this.telemetry = telemetry;
     }
 
     /** @return one report per attempt, in order; the last says how the wedge ended */
@@ -122,7 +124,8 @@ final class Recovery {
         }
         var hw = topology.hardware(device);
         return switch (Planner.decide(event, device, hw, policy.methods())) {
-            case Decision.Telemetry(var reason) -> finish(Result.NOTHING_TO_DO, null, reason);
+            case Decision.Telemetry(var reason) -> finish(dryRun ? Result.DRY_RUN : Result.NOTHING_TO_DO, null,
+                    reason + "; " + telemetry.handle(event, device, eventId, dryRun));
             case Decision.Refuse(var reason) -> finish(Result.REFUSED, null, reason);
             case Decision.Handoff h -> handoff(h, device);
             case Decision.Recover r -> recover(r, device, hw);

@@ -8,10 +8,12 @@ import io.unwedge.core.holders.DrainPolicy;
 import io.unwedge.daemon.journal.Journal;
 import io.unwedge.host.netlink.Delivery;
 import io.unwedge.host.netlink.UeventSource;
+import io.unwedge.host.sysfs.Devcoredumps;
 import io.unwedge.host.sysfs.Topology;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -36,10 +38,13 @@ public final class Supervisor {
      *
      * @param drain what to do about processes holding a device before it is unbound
      * @param proc  the procfs root the holder scan reads (signals go only to pids of a live one)
-     * @param dev   the device node root; empty: {@code /dev} beside the real /sys, {@code DIR/dev} beside {@code DIR/sys}
+     * @param dev       the device node root; empty: {@code /dev} beside the real /sys, {@code DIR/dev} beside {@code DIR/sys}
+     * @param telemetry what a {@code WEDGED=none} gets: devcoredumps saved, repeat offences and their action
+     * @param stateDir  where devcoredumps are saved (under {@code devcoredump/}); empty: the journal's directory,
+     *                  else {@code DIR/state} beside {@code DIR/sys}, or {@code /var/lib/unwedge} beside the real /sys
      */
     public record Settings(Timeouts timeouts, boolean dryRun, DrainPolicy drain, Path proc, Optional<Path> dev, RecoveryPolicy policy,
-                           DrainChooser drainFor) {
+                           DrainChooser drainFor, Telemetry.Policy telemetry, Optional<Path> stateDir) {
         public Settings {
             Objects.requireNonNull(timeouts);
             Objects.requireNonNull(policy);
@@ -47,6 +52,14 @@ public final class Supervisor {
             Objects.requireNonNull(drain);
             Objects.requireNonNull(proc);
             Objects.requireNonNull(dev);
+            Objects.requireNonNull(telemetry);
+            Objects.requireNonNull(stateDir);
+        }
+
+        /** The default telemetry policy, dumps beside the journal. */
+        public Settings(Timeouts timeouts, boolean dryRun, DrainPolicy drain, Path proc, Optional<Path> dev, RecoveryPolicy policy,
+                        DrainChooser drainFor) {
+            this(timeouts, dryRun, drain, proc, dev, policy, drainFor, Telemetry.Policy.DEFAULT, Optional.empty());
         }
 
         /** The default drain policy, the live /proc, the node root beside the sysfs root. */
@@ -85,6 +98,7 @@ public final class Supervisor {
     private final DisruptionGate gate;
     private final DeviceHistory history;
     private final Commands commands;
+    private final Telemetry telemetry;
     private final ServiceNotifier notifier;
     private final LoopHeartbeat heartbeat;
     private final Map<PciAddress, DeviceActor> actors = new ConcurrentHashMap<>();
@@ -128,6 +142,11 @@ public final class Supervisor {
         } catch (io.unwedge.host.os.OsException e) {
             throw new UncheckedIOException(e);
         }
+        Path state = settings.stateDir().or(() -> journal.map(j -> j.file().getParent())).orElseGet(() -> topology.sysfs().isRealSys()
+                ? io.unwedge.daemon.config.Config.Daemon.DEFAULT.stateDir() : topology.sysfs().root().resolveSibling("state"));
+        this.telemetry = new Telemetry(settings.telemetry(),
+                new Devcoredumps(topology.sysfs(), journal.map(Journal::clock).orElseGet(InstantSource::system)), state, settings.proc(),
+                journal, log, new HookCommands(settings.telemetry().hookTimeout()), settings.drainFor());
     }
 
     /** Reads events until the source is closed (by {@link #stop()} or from outside). */
@@ -253,7 +272,7 @@ public final class Supervisor {
         return actors.computeIfAbsent(bdf, b -> {
             var writer = new SysfsWriter(writers, settings.timeouts().write());
             var a = new DeviceActor(b, (w, mailbox) -> new Recovery(w.event(), w.receivedNanos(), topology, settings.policy(),
-                    settings.timeouts(), settings.dryRun(), log, mailbox, writer, journal, drain, gate, history, commands),
+                    settings.timeouts(), settings.dryRun(), log, mailbox, writer, journal, drain, gate, history, commands, telemetry),
                     (r, mailbox) -> new Restart(r.recovery(), topology, settings.timeouts(), log, mailbox, writer, journal.orElseThrow()),
                     listener, log);
             a.start();

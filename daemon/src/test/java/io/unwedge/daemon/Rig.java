@@ -97,6 +97,17 @@ final class Rig implements AutoCloseable {
 
     Rig(Path dir, int gpus, Timeouts timeouts, boolean dryRun, boolean kernel, DrainPolicy drain, Before before, RecoveryPolicy policy,
         VirtualHost.Options options) throws Exception {
+        this(dir, gpus, timeouts, dryRun, kernel, drain, before, policy, options, Telemetry.Policy.DEFAULT);
+    }
+
+    /** Through the kernel, with the operator's {@code [none]}: devcoredumps, offences and their action. */
+    Rig(Path dir, int gpus, Timeouts timeouts, boolean dryRun, Telemetry.Policy telemetry) throws Exception {
+        this(dir, gpus, timeouts, dryRun, true, DrainPolicy.DEFAULT, (journal, host, model) -> {}, RecoveryPolicy.DEFAULT,
+                VirtualHost.Options.DEFAULT, telemetry);
+    }
+
+    Rig(Path dir, int gpus, Timeouts timeouts, boolean dryRun, boolean kernel, DrainPolicy drain, Before before, RecoveryPolicy policy,
+        VirtualHost.Options options, Telemetry.Policy telemetry) throws Exception {
         host = VirtualHost.create(dir.resolve("host"), gpus, GpuModel.XE, 0, options);
         topology = new Topology(new Sysfs(host.sys()));
         UeventSink sink;
@@ -123,7 +134,8 @@ final class Rig implements AutoCloseable {
         });
         model.start();
         before.arrange(journal, host, model);
-        supervisor = new Supervisor(source, topology, new Supervisor.Settings(timeouts, dryRun, drain, Path.of("/proc"), Optional.empty(), policy), log, reports::add, Optional.of(journal),
+        supervisor = new Supervisor(source, topology, new Supervisor.Settings(timeouts, dryRun, drain, Path.of("/proc"), Optional.empty(), policy,
+                (driver, bdf) -> drain, telemetry, Optional.empty()), log, reports::add, Optional.of(journal),
                 notifier, heartbeat);
         loop = Thread.ofPlatform().name("test-supervisor").start(() -> {
             try {

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 
 /**
@@ -102,14 +103,19 @@ public record DrainPolicy(Mode mode, Duration grace, Protection protection, bool
 
         /** Why {@code h} is protected, or empty. */
         public Optional<String> why(Holder h) {
+            return why(h.comm(), h.placement(), h.uid());
+        }
+
+        /** Why a process of this comm, placement and uid is protected, or empty; for one that holds nothing (a guilty task). */
+        public Optional<String> why(String comm, Placement placement, OptionalInt uid) {
             for (var c : comms) {
-                if (h.comm().equals(c) || c.length() > 15 && h.comm().equals(c.substring(0, 15))) {
+                if (comm.equals(c) || c.length() > 15 && comm.equals(c.substring(0, 15))) {
                     return Optional.of("protected comm " + c);
                 }
             }
-            var unit = h.placement().unit();
+            var unit = placement.unit();
             if (unit.isPresent() && units.contains(unit.get())) return Optional.of("protected unit " + unit.get());
-            if (h.uid().isPresent() && uids.contains(h.uid().getAsInt())) return Optional.of("protected uid " + h.uid().getAsInt());
+            if (uid.isPresent() && uids.contains(uid.getAsInt())) return Optional.of("protected uid " + uid.getAsInt());
             return Optional.empty();
         }
 

@@ -1,11 +1,13 @@
 package io.unwedge.daemon.config;
 
 import io.unwedge.core.MethodPolicy;
+import io.unwedge.core.Offences;
 import io.unwedge.core.safety.QuarantineMode;
 import io.unwedge.core.PciAddress;
 import io.unwedge.core.RecoveryMethod;
 import io.unwedge.core.holders.DrainPolicy;
 import io.unwedge.daemon.EventLog;
+import io.unwedge.daemon.Telemetry;
 import io.unwedge.daemon.Timeouts;
 import java.io.IOException;
 import java.io.InputStream;
@@ -279,12 +281,6 @@ public record Config(Daemon daemon, Timeouts timeouts, Drain drain, Recovery rec
 
     // ------------------------------------------------------------------------------------ use
 
-    /**
-     * The drain policy for a device: {@code [drain]}, then the keys its driver's table gives, then the keys
-     * its device's table gives (a device beats a driver beats {@code [drain]}).
-     *
-     * @param driver the device's driver, or null when it has none
-     */
     /** What {@code [recovery]}, {@code [safety]}, {@code [unknown]}, {@code [vendor.*]} and {@code [hooks]} make of recoveries. */
     public io.unwedge.daemon.RecoveryPolicy recoveryPolicy() {
         var unknownTo = switch (unknown.policy()) {
@@ -303,6 +299,23 @@ public record Config(Daemon daemon, Timeouts timeouts, Drain drain, Recovery rec
                 recovery.verifyIoctl());
     }
 
+    /** What {@code [none]} and {@code [hooks] timeout} make of {@code WEDGED=none}: dumps, offences, their action. */
+    public Telemetry.Policy telemetryPolicy() {
+        var action = switch (none.action()) {
+            case NOTIFY -> Offences.Action.NOTIFY;
+            case TERMINATE -> Offences.Action.TERMINATE;
+            case HOOK -> Offences.Action.HOOK;
+        };
+        return new Telemetry.Policy(none.devcoredump(), Telemetry.Policy.DEFAULT_MAX_BYTES,
+                new Offences.Policy(none.offences(), none.offenceWindow(), action), none.command().argv(), hooks.timeout());
+    }
+
+    /**
+     * The drain policy for a device: {@code [drain]}, then the keys its driver's table gives, then the keys
+     * its device's table gives (a device beats a driver beats {@code [drain]}).
+     *
+     * @param driver the device's driver, or null when it has none
+     */
     public DrainPolicy drainFor(String driver, PciAddress bdf) {
         Objects.requireNonNull(bdf);
         var d = drain;

@@ -4,11 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import io.unwedge.core.Offences;
 import io.unwedge.core.PciAddress;
 import io.unwedge.core.RecoveryMethod;
 import io.unwedge.core.holders.DrainPolicy;
 import io.unwedge.core.holders.DrainPolicy.Mode;
 import io.unwedge.daemon.EventLog;
+import io.unwedge.daemon.Telemetry;
 import io.unwedge.daemon.Timeouts;
 import io.unwedge.daemon.config.ConfigException.Problem;
 import java.nio.charset.StandardCharsets;
@@ -161,6 +163,18 @@ class ConfigTest {
         assertThat(c.vendorCommand("amdgpu")).isEmpty();
         assertThat(c.hooks()).isEqualTo(new Config.Hooks(new Config.Command(List.of("/usr/local/bin/pre")),
                 new Config.Command(List.of("/usr/local/bin/post", "done")), Duration.ofHours(1)));
+    }
+
+    @Test
+    void noneAndTheHookTimeoutMakeTheTelemetryPolicyAndTheDefaultsAreItsDefaults() throws Exception {
+        assertThat(Config.DEFAULT.telemetryPolicy()).isEqualTo(Telemetry.Policy.DEFAULT);
+        assertThat(parse(EVERY_KEY).telemetryPolicy()).isEqualTo(new Telemetry.Policy(false, Telemetry.Policy.DEFAULT_MAX_BYTES,
+                new Offences.Policy(2, Duration.ofHours(6), Offences.Action.HOOK), List.of("/usr/bin/logger", "-t", "unwedge"), Duration.ofHours(1)));
+        var terminate = parse("[none]\naction = \"terminate\"\noffences = 1\noffence_window = \"10m\"\n").telemetryPolicy();
+        assertThat(terminate.offences()).isEqualTo(new Offences.Policy(1, Duration.ofMinutes(10), Offences.Action.TERMINATE));
+        assertThat(terminate.devcoredump()).isTrue();
+        assertThat(terminate.hook()).isEmpty();
+        assertThat(terminate.hookTimeout()).isEqualTo(Duration.ofSeconds(30));
     }
 
     @Test

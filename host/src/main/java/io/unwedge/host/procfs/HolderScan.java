@@ -280,7 +280,7 @@ public final class HolderScan {
         }
     }
 
-    private static OptionalInt uid(Path dir) throws IOException {
+    static OptionalInt uid(Path dir) throws IOException {
         for (String line : read(dir.resolve("status")).split("\n")) {
             if (line.startsWith("Uid:")) {
                 String[] f = line.substring(4).strip().split("\\s+");
@@ -294,7 +294,7 @@ public final class HolderScan {
         return OptionalInt.empty();
     }
 
-    private static Placement placement(Path dir) throws IOException {
+    static Placement placement(Path dir) throws IOException {
         try {
             return Placement.parse(read(dir.resolve("cgroup")));
         } catch (AccessDeniedException e) {
@@ -307,7 +307,7 @@ public final class HolderScan {
     }
 
     /** Text as the kernel wrote it; bytes that are not UTF-8 become U+FFFD rather than failing the read. */
-    private static String read(Path file) throws IOException {
+    static String read(Path file) throws IOException {
         return new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
     }
 
