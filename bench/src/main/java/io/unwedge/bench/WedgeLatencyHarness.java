@@ -53,7 +53,8 @@ public final class WedgeLatencyHarness {
                     Files.createDirectories(dir.resolve("state")), InstantSource.system(), quiet)) : java.util.Optional.<io.unwedge.daemon.journal.Journal>empty();
             var timeouts = new Timeouts(Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ZERO,
                     Duration.ofSeconds(5), Duration.ofSeconds(2));
-            var supervisor = new Supervisor(source, topology, new Supervisor.Settings(timeouts, false), quiet, reports::add, journal);
+            var supervisor = new Supervisor(source, topology, new Supervisor.Settings(timeouts, false, io.unwedge.core.holders.DrainPolicy.DEFAULT,
+                    java.nio.file.Path.of("/proc"), java.util.Optional.empty(), benchmarkPolicy(gpus)), quiet, reports::add, journal);
             var loop = Thread.ofPlatform().start(() -> {
                 try {
                     supervisor.run();
@@ -87,5 +88,16 @@ public final class WedgeLatencyHarness {
                 for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
             }
         }
+    }
+
+    /**
+     * The default policy without the limits a benchmark would trip: it wedges each GPU hundreds of times an
+     * hour (the budget would quarantine it after three), and every GPU may recover at once (they share no bus).
+     */
+    static io.unwedge.daemon.RecoveryPolicy benchmarkPolicy(int gpus) {
+        var d = io.unwedge.daemon.RecoveryPolicy.DEFAULT;
+        var limits = new io.unwedge.core.safety.SafetyPolicy(Integer.MAX_VALUE, Duration.ofHours(1), Integer.MAX_VALUE,
+                Duration.ofMinutes(10), d.safety().quarantine(), gpus);
+        return new io.unwedge.daemon.RecoveryPolicy(d.methods(), limits, d.preRecovery(), d.postRecovery(), d.hookTimeout(), d.verifyIoctl());
     }
 }

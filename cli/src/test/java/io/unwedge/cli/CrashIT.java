@@ -43,38 +43,11 @@ class CrashIT {
     @ParameterizedTest(name = "{1} {0}")
     @MethodSource("resetPoints")
     void aDaemonKilledInABusOrColdResetLeavesADeviceTheRestartBringsBack(String point, String method) throws Exception {
-        requireNamespace();
-        Path root = dir.resolve("lab");
-        var created = Commands.run(30, "sim", "create", "--root", root.toString(), "--gpus", "2");
-        assertThat(created.code()).as(created.out()).isZero();
-        String java = String.join(" ", Commands.java().stream().map(s -> "'" + s + "'").toList());
-        Path simLog = dir.resolve("sim.log"), first = dir.resolve("daemon1.log"), second = dir.resolve("daemon2.log");
-        Path function = root.resolve("sys/bus/pci/devices/" + GPU1);
-        String daemon = java + " daemon --sysfs '" + root.resolve("sys") + "' --settle-ms 300";
-        String script = String.join("\n",
-                "set -u",
-                java + " sim run --root '" + root + "' --probe-delay-ms 50 > '" + simLog + "' 2>&1 &",
-                "sim=$!",
-                "UNWEDGE_CRASH_AT='" + point + "' " + daemon + " > '" + first + "' 2>&1 &",
-                "daemon=$!",
-                "for i in $(seq 1 200); do grep -q daemon-start '" + first + "' && grep -q 'driver model running' '" + simLog + "' && break; sleep 0.05; done",
-                java + " sim wedge --root '" + root + "' card1 --methods " + method + " || exit 9",
-                "wait $daemon; echo crash-exit=$?",
-                daemon + " > '" + second + "' 2>&1 &",
-                "daemon=$!",
-                "for i in $(seq 1 300); do grep -q restart-reconciled '" + second + "' && break; sleep 0.05; done",
-                "for i in $(seq 1 100); do [ -L '" + function + "/driver' ] && ls '" + function + "/drm' | grep -q '^card' && break; sleep 0.05; done",
-                "kill -TERM $daemon; wait $daemon; echo restart-exit=$?",
-                "kill -TERM $sim; wait $sim",
-                "echo '--- first daemon'; cat '" + first + "'; echo '--- second daemon'; cat '" + second + "'; echo '--- sim'; cat '" + simLog + "'");
-        var r = Commands.exec(List.of("unshare", "--net", "--", "bash", "-c", script), 120);
+        var r = crashAndRestart(point, method);
         assertThat(r.code()).as(r.out()).isZero();
         assertThat(r.out()).contains("crash-point " + point + " reached", "crash-exit=137", "restart-exit=0");
-        assertThat(function.resolve("driver")).as(r.out()).matches(p -> Files.isSymbolicLink(p), "is a driver link");
-        try (var minors = Files.list(function.resolve("drm"))) {
-            assertThat(minors.map(p -> p.getFileName().toString())).as(r.out()).anyMatch(n -> n.matches("card[0-9]+"));
-        }
-        try (var j = Journal.openReadOnly(root.resolve("state"), InstantSource.system())) {
+        assertBound(r);
+        try (var j = Journal.openReadOnly(dir.resolve("lab").resolve("state"), InstantSource.system())) {
             assertThat(j.unfinished()).as(r.out()).isEmpty();
             var crashed = j.show(1).orElseThrow().recovery();
             assertThat(crashed.result()).as(r.out()).contains("recovered");
@@ -83,9 +56,12 @@ class CrashIT {
         }
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("points")
-    void aDaemonKilledAtEachPointLeavesTheDeviceBoundAndTheJournalClosedAfterARestart(String point) throws Exception {
+    /**
+     * A simulator and a daemon armed to die at {@code point} in one fresh network namespace; card1 wedged with
+     * {@code methods}; then a second daemon that reconciles, stopped once the device is back. The output holds
+     * both daemons' logs and the simulator's.
+     */
+    private Commands.Result crashAndRestart(String point, String methods) throws Exception {
         requireNamespace();
         Path root = dir.resolve("lab");
         var created = Commands.run(30, "sim", "create", "--root", root.toString(), "--gpus", "2");
@@ -101,7 +77,7 @@ class CrashIT {
                 "UNWEDGE_CRASH_AT='" + point + "' " + daemon + " > '" + first + "' 2>&1 &",
                 "daemon=$!",
                 "for i in $(seq 1 200); do grep -q daemon-start '" + first + "' && grep -q 'driver model running' '" + simLog + "' && break; sleep 0.05; done",
-                java + " sim wedge --root '" + root + "' card1 --methods rebind,bus-reset || exit 9",
+                java + " sim wedge --root '" + root + "' card1 --methods " + methods + " || exit 9",
                 "wait $daemon; echo crash-exit=$?",
                 // the restart, without the switch
                 daemon + " > '" + second + "' 2>&1 &",
@@ -112,8 +88,23 @@ class CrashIT {
                 "for i in $(seq 1 100); do [ -L '" + function + "/driver' ] && ls '" + function + "/drm' | grep -q '^card' && break; sleep 0.05; done",
                 "kill -TERM $daemon; wait $daemon; echo restart-exit=$?",
                 "kill -TERM $sim; wait $sim",
-                "echo '--- first daemon'; cat '" + first + "'; echo '--- second daemon'; cat '" + second + "'");
-        var r = Commands.exec(List.of("unshare", "--net", "--", "bash", "-c", script), 120);
+                "echo '--- first daemon'; cat '" + first + "'; echo '--- second daemon'; cat '" + second + "'; echo '--- sim'; cat '" + simLog + "'");
+        return Commands.exec(List.of("unshare", "--net", "--", "bash", "-c", script), 120);
+    }
+
+    /** card1's function ends bound, with a card. */
+    private void assertBound(Commands.Result r) throws Exception {
+        Path function = dir.resolve("lab").resolve("sys/bus/pci/devices/" + GPU1);
+        assertThat(function.resolve("driver")).as(r.out()).matches(p -> Files.isSymbolicLink(p), "is a driver link");
+        try (var minors = Files.list(function.resolve("drm"))) {
+            assertThat(minors.map(p -> p.getFileName().toString())).as(r.out()).anyMatch(n -> n.matches("card[0-9]+"));
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("points")
+    void aDaemonKilledAtEachPointLeavesTheDeviceBoundAndTheJournalClosedAfterARestart(String point) throws Exception {
+        var r = crashAndRestart(point, "rebind,bus-reset");
         assertThat(r.code()).as(r.out()).isZero();
         assertThat(r.out()).as("the first daemon died by SIGKILL at the point").contains(
                 "crash-point-armed point=" + point, "crash-point " + point + " reached", "crash-exit=137", "restart-exit=0");
@@ -121,13 +112,8 @@ class CrashIT {
                 .contains("restart-unfinished recoveries=1", "restart-reconciled recovery=1 bdf=" + GPU1)
                 .doesNotContain("crash-point");
 
-        // the device ends bound, with a card
-        assertThat(function.resolve("driver")).as(r.out()).matches(p -> Files.isSymbolicLink(p), "is a driver link");
-        try (var minors = Files.list(function.resolve("drm"))) {
-            assertThat(minors.map(p -> p.getFileName().toString())).as(r.out()).anyMatch(n -> n.matches("card[0-9]+"));
-        }
-
-        try (var j = Journal.openReadOnly(root.resolve("state"), InstantSource.system())) {
+        assertBound(r);
+        try (var j = Journal.openReadOnly(dir.resolve("lab").resolve("state"), InstantSource.system())) {
             assertThat(j.unfinished()).as("no recovery left unfinished\n" + r.out()).isEmpty();
             var crashed = j.show(1).orElseThrow();
             assertThat(crashed.recovery().reason().orElseThrow()).as(r.out()).startsWith("restart: ");
