@@ -55,7 +55,8 @@ final class HistoryCommand implements Callable<Integer> {
             for (var r : rows) {
                 out.printf(Locale.ROOT, "%5d  %-24s  %-12s  %-6s  %-9s  %-13s  %9s  %s%n", r.id(), r.startedAt().truncatedTo(ChronoUnit.MILLIS),
                         r.bdf(), r.card(), r.method().orElse("-"), r.result().orElse("unfinished"),
-                        r.duration().map(HistoryCommand::ms).orElse("-"), r.reason().orElse(""));
+                        r.duration().map(HistoryCommand::ms).orElse("-"),
+                        r.escalatedFrom().map(previous -> "(escalated from " + previous + ") ").orElse("") + r.reason().orElse(""));
             }
         }
         return ExitCode.OK.code;

@@ -29,7 +29,14 @@ final class ShowCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         try (var j = journal.open()) {
             var detail = j.show(id).orElseThrow(() -> new Main.UsageError("no recovery " + id + " in " + j.file()));
-            out.println(journal.json ? json(detail) : text(detail));
+            var restarts = j.restarts(id);
+            if (journal.json) {
+                String d = json(detail);
+                out.println(d.substring(0, d.length() - 1) + ", \"restarts\": " + Json.array(restarts.stream()
+                        .map(x -> new Json.Raw(Json.object("at", x.at(), "found", x.found(), "action", x.action(), "detail", x.detail()))).toList()) + "}");
+            } else {
+                out.println(text(detail, restarts));
+            }
         }
         return ExitCode.OK.code;
     }
@@ -43,7 +50,7 @@ final class ShowCommand implements Callable<Integer> {
     }
 
     /** The event, then every journaled moment as an offset from the event's arrival. */
-    static String text(RecoveryDetail d) {
+    static String text(RecoveryDetail d, List<io.unwedge.daemon.journal.Journal.RestartRow> restarts) {
         var r = d.recovery();
         var b = new StringBuilder();
         b.append("recovery ").append(r.id()).append(": ").append(r.card()).append(' ').append(r.bdf())
@@ -54,6 +61,7 @@ final class ShowCommand implements Callable<Integer> {
         r.reason().ifPresent(x -> b.append("  reason     ").append(x).append('\n'));
         r.cardAfter().ifPresent(x -> b.append("  card after ").append(x).append('\n'));
         r.latencyMicros().ifPresent(x -> b.append("  latency    ").append(x).append(" us from the kernel's event to the unbind write\n"));
+        r.escalatedFrom().ifPresent(x -> b.append("  escalated  from recovery ").append(x).append(" (the same wedge; its method failed)\n"));
 
         record Moment(Instant at, String what) {}
         var moments = new ArrayList<Moment>(List.of(new Moment(r.receivedAt(), "event received"), new Moment(r.startedAt(), "recovery started")));
@@ -64,6 +72,9 @@ final class ShowCommand implements Callable<Integer> {
             s.endedAt().ifPresent(t -> moments.add(new Moment(t, s.step() + " ended " + s.outcome().orElse("?")
                     + s.duration().map(x -> " after " + HistoryCommand.ms(x)).orElse("") + s.detail().map(x -> ": " + x).orElse(""))));
             if (s.endedAt().isEmpty()) moments.add(new Moment(s.intentAt(), s.step() + " has no end journaled: the daemon stopped during it"));
+        }
+        for (var x : restarts) {
+            moments.add(new Moment(x.at(), "daemon restarted: found " + x.found() + ", " + x.action() + ": " + x.detail()));
         }
         r.endedAt().ifPresent(t -> moments.add(new Moment(t, "recovery ended " + r.result().orElse(""))));
         moments.sort(Comparator.comparing(Moment::at)); // stable: equal instants keep the order above
