@@ -51,9 +51,6 @@ public sealed interface ListenAddress {
     /** {@code 127.0.0.1:9464}: Prometheus' registered port for exporters of this kind, on loopback only. */
     At DEFAULT = new At(ipv4("127.0.0.1"), 9464);
 
-    /** A way to write it, for error messages. */
-    String EXAMPLE = "\"127.0.0.1:9464\", \"[::1]:9464\" or \"off\"";
-
     /** Why a remote address is refused unless asked for; the config reader, the option and the server say it. */
     String REMOTE_REFUSED = "the endpoint has no authentication and tells whoever reaches it how many GPUs this host has, "
             + "how their recoveries went and which are quarantined";
