@@ -3,6 +3,10 @@ package io.unwedge.cli;
 import io.unwedge.core.holders.DrainPolicy;
 import io.unwedge.daemon.config.Config;
 import io.unwedge.daemon.config.ConfigException;
+import io.unwedge.daemon.http.Health;
+import io.unwedge.daemon.http.ListenAddress;
+import io.unwedge.daemon.http.MetricsRegistry;
+import io.unwedge.daemon.http.MetricsServer;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
@@ -13,7 +17,6 @@ import io.unwedge.daemon.SystemdNotifier;
 import io.unwedge.daemon.Watchdog;
 import io.unwedge.host.os.JournalStream;
 import io.unwedge.host.os.SdNotify;
-import io.unwedge.daemon.RecoveryListener;
 import io.unwedge.daemon.Supervisor;
 import io.unwedge.daemon.Timeouts;
 import io.unwedge.daemon.journal.Journal;
@@ -63,6 +66,9 @@ final class DaemonCommand implements Callable<Integer> {
     @Option(names = "--retain-days", description = {"journal retention: recoveries older than this are deleted, at start and daily",
             "(the last of each device and unfinished ones are always kept) (default: [daemon] retain_days, 90)"}) Long retainDays;
     @Option(names = "--retain-mb", description = "journal retention: the oldest recoveries are deleted while the journal is larger (default: [daemon] retain_mb, 64)") Long retainMb;
+    @Option(names = "--metrics-listen", paramLabel = "HOST:PORT|off", description = {"where /metrics and /healthz are served (docs/metrics.md): an IP address and port,",
+            "e.g. 127.0.0.1:9464 or [::1]:9464, or off; loopback only unless [daemon] metrics_allow_remote",
+            "(default: [daemon] metrics_listen, 127.0.0.1:9464; off with a virtual --sysfs)"}) String metricsListen;
 
     @Override
     public Integer call() throws Exception {
@@ -108,11 +114,13 @@ final class DaemonCommand implements Callable<Integer> {
                 var heartbeat = new LoopHeartbeat();
                 // WatchdogSec=: ping at half the interval while the event loop is alive (LoopHeartbeat says what
                 // stuck is), from READY on: before it, TimeoutStartSec= is what bounds a start that hangs
-                var watchdog = SdNotify.watchdogInterval(System.getenv(), ProcessHandle.current().pid())
-                        .map(interval -> new Watchdog(heartbeat, interval, notifier, log));
+                var watchdogInterval = SdNotify.watchdogInterval(System.getenv(), ProcessHandle.current().pid());
+                var watchdog = watchdogInterval.map(interval -> new Watchdog(heartbeat, interval, notifier, log));
                 var source = NetlinkUeventSource.open();
-                var supervisor = new Supervisor(source, new Topology(root), supervisorSettings, log, RecoveryListener.NONE,
-                        Optional.of(journal), notifier.afterReady(() -> watchdog.ifPresent(Watchdog::start)), heartbeat);
+                var topology = new Topology(root);
+                var metrics = new MetricsRegistry(); // counts each recovery's report, for /metrics
+                var supervisor = new Supervisor(source, topology, supervisorSettings, log, metrics, Optional.of(journal),
+                        notifier.afterReady(() -> watchdog.ifPresent(Watchdog::start)), heartbeat);
                 // SIGINT/SIGTERM: no new recovery starts, recoveries in flight finish, then the loop ends and
                 // the daemon exits 0: a requested stop is not a failure
                 for (var name : new String[] {"TERM", "INT"}) {
@@ -121,7 +129,11 @@ final class DaemonCommand implements Callable<Integer> {
                         Thread.ofPlatform().name("unwedge-stop").start(supervisor::stop);
                     });
                 }
-                try {
+                // the same "alive" as the watchdog's, with the unit's WatchdogSec= when not under one
+                var health = Health.of(heartbeat, watchdogInterval.orElse(HEALTH_STUCK_AFTER));
+                var sources = new MetricsServer.Sources(supervisor::stats, () -> topology.cards().size(), () -> journal.quarantined().size(),
+                        health, Main.Version.number());
+                try (var server = startMetrics(settings, metrics, sources, log)) {
                     supervisor.run();
                 } finally {
                     watchdog.ifPresent(Watchdog::close);
@@ -129,6 +141,28 @@ final class DaemonCommand implements Callable<Integer> {
             }
         }
         return ExitCode.OK.code;
+    }
+
+    /** How long the event loop may work on one delivery before /healthz says it is stuck, without a watchdog (the unit's WatchdogSec=). */
+    static final Duration HEALTH_STUCK_AFTER = Duration.ofSeconds(30);
+
+    /**
+     * The metrics endpoint, bound before READY (so READY means it is served), or nothing when it is off or
+     * cannot be bound: recovering GPUs matters more than being scraped, so that is an error line, not a stop.
+     */
+    private static AutoCloseable startMetrics(Config.Daemon settings, MetricsRegistry metrics, MetricsServer.Sources sources, EventLog log) {
+        if (!(settings.metricsListen() instanceof ListenAddress.At at)) {
+            log.info("metrics-off", "no /metrics or /healthz ([daemon] metrics_listen, --metrics-listen)");
+            return () -> {};
+        }
+        try {
+            var server = MetricsServer.start(at, settings.metricsAllowRemote(), metrics, sources, log);
+            log.info("metrics-listening", "address", server.describe(), "serving http://" + server.describe() + "/metrics and /healthz");
+            return server;
+        } catch (IOException | RuntimeException e) {
+            log.error("metrics-failed", "address", at, "error", e.toString(), "running without /metrics and /healthz");
+            return () -> {};
+        }
     }
 
     /**
@@ -146,7 +180,8 @@ final class DaemonCommand implements Callable<Integer> {
         var format = logFormat == null ? d.logFormat() : EventLog.Format.parse(logFormat)
                 .orElseThrow(() -> new Main.UsageError("--log-format must be text or json, not '" + logFormat + "'"));
         var daemon = new Config.Daemon(state, dryRun != null ? dryRun : d.dryRun(), format, debug != null ? debug : d.debug(),
-                atLeastOne(retainDays, "--retain-days", d.retainDays()), atLeastOne(retainMb, "--retain-mb", d.retainMb()));
+                atLeastOne(retainDays, "--retain-days", d.retainDays()), atLeastOne(retainMb, "--retain-mb", d.retainMb()),
+                metricsListen(d), d.metricsAllowRemote());
         var t = file.timeouts();
         var timeouts = new Timeouts(ms(writeMs, t.write()), ms(unbindMs, t.unbind()), ms(bindMs, t.bind()), ms(settleMs, t.settle()),
                 t.reset(), t.powerOff());
@@ -188,6 +223,26 @@ final class DaemonCommand implements Callable<Integer> {
             int n = e.problems().size();
             throw new Main.UsageError(file + ": " + n + (n == 1 ? " problem" : " problems") + " (`unwedge config check` shows them too):\n" + e.getMessage());
         }
+    }
+
+    /**
+     * {@code --metrics-listen}, else the file's. With a virtual {@code --sysfs} a {@code metrics_listen} left at
+     * its default means off: a rehearsal is no service to scrape, and beside a production daemon it would
+     * take its port.
+     */
+    private ListenAddress metricsListen(Config.Daemon d) {
+        if (metricsListen == null) return sysfs != null && d.metricsListen().equals(ListenAddress.DEFAULT) ? ListenAddress.OFF : d.metricsListen();
+        ListenAddress a;
+        try {
+            a = ListenAddress.parse(metricsListen);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError("--metrics-listen " + e.getMessage() + " (e.g. --metrics-listen 127.0.0.1:9464, [::1]:9464 or off)");
+        }
+        if (a instanceof ListenAddress.At at && !at.isLoopback() && !d.metricsAllowRemote()) {
+            throw new Main.UsageError("--metrics-listen " + at + " is not a loopback address: " + ListenAddress.REMOTE_REFUSED
+                    + "; set metrics_allow_remote = true in [daemon] of the config file to serve it beyond this host anyway");
+        }
+        return a;
     }
 
     private static Duration ms(Long option, Duration fromFile) {

@@ -87,8 +87,13 @@ public final class Main implements Runnable {
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
+            return new String[] {"unwedge " + number() + " (Java " + Runtime.version() + ")"};
+        }
+
+        /** The jar's Implementation-Version, else 0.1.0-dev. */
+        static String number() {
             String v = Main.class.getPackage().getImplementationVersion();
-            return new String[] {"unwedge " + (v == null ? "0.1.0-dev" : v) + " (Java " + Runtime.version() + ")"};
+            return v == null ? "0.1.0-dev" : v;
         }
     }
 }

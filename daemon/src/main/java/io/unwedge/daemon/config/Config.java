@@ -9,6 +9,7 @@ import io.unwedge.core.holders.DrainPolicy;
 import io.unwedge.daemon.EventLog;
 import io.unwedge.daemon.Telemetry;
 import io.unwedge.daemon.Timeouts;
+import io.unwedge.daemon.http.ListenAddress;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -64,15 +65,31 @@ public record Config(Daemon daemon, Timeouts timeouts, Drain drain, Recovery rec
 
     // ------------------------------------------------------------------------------------ the tables
 
-    /** {@code [daemon]}. */
-    public record Daemon(Path stateDir, boolean dryRun, EventLog.Format logFormat, boolean debug, int retainDays, int retainMb) {
+    /**
+     * {@code [daemon]}.
+     *
+     * @param metricsListen      where the metrics endpoint listens (docs/metrics.md), or off
+     * @param metricsAllowRemote whether {@code metricsListen} may be other than loopback
+     */
+    public record Daemon(Path stateDir, boolean dryRun, EventLog.Format logFormat, boolean debug, int retainDays, int retainMb,
+                         ListenAddress metricsListen, boolean metricsAllowRemote) {
         public static final Daemon DEFAULT = new Daemon(Path.of("/var/lib/unwedge"), false, EventLog.Format.TEXT, false, 90, 64);
 
         public Daemon {
             Objects.requireNonNull(logFormat);
+            Objects.requireNonNull(metricsListen);
             if (!stateDir.isAbsolute()) throw new IllegalArgumentException("state_dir must be absolute: " + stateDir);
             if (retainDays < 1) throw new IllegalArgumentException("retain_days must be at least 1: " + retainDays);
             if (retainMb < 1) throw new IllegalArgumentException("retain_mb must be at least 1: " + retainMb);
+            if (metricsListen instanceof ListenAddress.At at && !at.isLoopback() && !metricsAllowRemote) {
+                throw new IllegalArgumentException("metrics_listen " + at + " is not a loopback address and metrics_allow_remote is false: "
+                        + ListenAddress.REMOTE_REFUSED);
+            }
+        }
+
+        /** The metrics endpoint at its default, 127.0.0.1:9464. */
+        public Daemon(Path stateDir, boolean dryRun, EventLog.Format logFormat, boolean debug, int retainDays, int retainMb) {
+            this(stateDir, dryRun, logFormat, debug, retainDays, retainMb, ListenAddress.DEFAULT, false);
         }
     }
 
@@ -401,7 +418,9 @@ public record Config(Daemon daemon, Timeouts timeouts, Drain drain, Recovery rec
                 "log_format", str(daemon.logFormat().name().toLowerCase(Locale.ROOT)),
                 "debug", bool(daemon.debug()),
                 "retain_days", integer(daemon.retainDays()),
-                "retain_mb", integer(daemon.retainMb())));
+                "retain_mb", integer(daemon.retainMb()),
+                "metrics_listen", str(daemon.metricsListen().toString()),
+                "metrics_allow_remote", bool(daemon.metricsAllowRemote())));
         root.put("timeouts", table(List.of("timeouts"),
                 "write", duration(timeouts.write()),
                 "unbind", duration(timeouts.unbind()),

@@ -6,6 +6,7 @@ import io.unwedge.core.holders.DrainPolicy;
 import io.unwedge.daemon.EventLog;
 import io.unwedge.daemon.Timeouts;
 import io.unwedge.daemon.config.Config.Command;
+import io.unwedge.daemon.http.ListenAddress;
 import io.unwedge.daemon.config.ConfigException.Problem;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,7 +31,8 @@ final class ConfigReader {
     static final Map<String, List<String>> KEYS = new LinkedHashMap<>();
 
     static {
-        KEYS.put("daemon", List.of("state_dir", "dry_run", "log_format", "debug", "retain_days", "retain_mb"));
+        KEYS.put("daemon", List.of("state_dir", "dry_run", "log_format", "debug", "retain_days", "retain_mb", "metrics_listen",
+                "metrics_allow_remote"));
         KEYS.put("timeouts", List.of("write", "unbind", "bind", "settle", "reset", "power_off"));
         KEYS.put("drain", List.of("mode", "grace", "force", "protect"));
         KEYS.put("recovery", List.of("methods", "bus_reset", "reset_method", "verify_ioctl", "max_concurrent"));
@@ -107,12 +109,34 @@ final class ConfigReader {
             }
             return Optional.of(Path.of(s));
         }).orElse(d.stateDir());
+        boolean allowRemote = k.bool("metrics_allow_remote").orElse(d.metricsAllowRemote());
         return new Config.Daemon(stateDir,
                 k.bool("dry_run").orElse(d.dryRun()),
                 k.choice("log_format", EventLog.Format.values()).orElse(d.logFormat()),
                 k.bool("debug").orElse(d.debug()),
                 k.integer("retain_days", 1, d.retainDays()).orElse(d.retainDays()),
-                k.integer("retain_mb", 1, d.retainMb()).orElse(d.retainMb()));
+                k.integer("retain_mb", 1, d.retainMb()).orElse(d.retainMb()),
+                metricsListen(k, allowRemote).orElse(d.metricsListen()), allowRemote);
+    }
+
+    /** {@code metrics_listen}: host:port or "off", and loopback unless {@code metrics_allow_remote}. */
+    private Optional<ListenAddress> metricsListen(Keys k, boolean allowRemote) {
+        String example = Toml.quote(ListenAddress.DEFAULT.toString());
+        return k.string("metrics_listen", example).flatMap(s -> {
+            ListenAddress a;
+            try {
+                a = ListenAddress.parse(s);
+            } catch (IllegalArgumentException e) {
+                k.bad("metrics_listen", e.getMessage() + "; it is host:port with an IP address, or \"off\"", example);
+                return Optional.empty();
+            }
+            if (a instanceof ListenAddress.At at && !at.isLoopback() && !allowRemote) {
+                k.bad("metrics_listen", "is " + at + ", not a loopback address: " + ListenAddress.REMOTE_REFUSED
+                        + "; set metrics_allow_remote = true to serve it beyond this host anyway", example);
+                return Optional.empty();
+            }
+            return Optional.of(a);
+        });
     }
 
     private Timeouts timeouts(Keys k) {

@@ -86,6 +86,8 @@ class ConfigTest {
             debug = true
             retain_days = 30
             retain_mb = 128
+            metrics_listen = "[::1]:19464"
+            metrics_allow_remote = true
 
             [timeouts]
             write = "5s"
@@ -144,7 +146,8 @@ class ConfigTest {
     @Test
     void everyKeyIsRead() throws Exception {
         var c = parse(EVERY_KEY);
-        assertThat(c.daemon()).isEqualTo(new Config.Daemon(Path.of("/srv/unwedge"), true, EventLog.Format.JSON, true, 30, 128));
+        assertThat(c.daemon()).isEqualTo(new Config.Daemon(Path.of("/srv/unwedge"), true, EventLog.Format.JSON, true, 30, 128,
+                io.unwedge.daemon.http.ListenAddress.parse("[::1]:19464"), true));
         assertThat(c.timeouts()).isEqualTo(new Timeouts(Duration.ofSeconds(5), Duration.ofMillis(250), Duration.ofMinutes(2),
                 Duration.ZERO, Duration.ofSeconds(45), Duration.ofSeconds(3)));
         assertThat(c.drain().mode()).isEqualTo(Mode.WAIT);
