@@ -20,7 +20,16 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.net.ConnectException;
+import java.net.SocketException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -31,6 +40,7 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -38,12 +48,17 @@ import java.util.concurrent.atomic.LongAdder;
  * copy of a wedge, handed over by {@code unwedge handle-uevent} from a {@code RUN} rule.
  *
  * <h2>Protocol</h2>
- * AF_UNIX, SOCK_SEQPACKET: connection-oriented, so a peer that finds nobody listening is told at once
- * (ENOENT: no file; ECONNREFUSED: a file left by a daemon that died) and can act by itself; and
- * message-oriented, so one message is one uevent, in the kernel's own wire format
- * ({@code action@devpath\0KEY=VALUE\0…}, exactly what {@link UeventCodec} decodes). One connection carries
- * one message and one reply: a UTF-8 line {@code <verdict> <detail>}, the verdict one of
- * {@link Verdict}'s tokens.
+ * AF_UNIX, SOCK_STREAM, one connection per uevent: the peer writes one uevent in the kernel's own wire
+ * format ({@code action@devpath\0KEY=VALUE\0…}, exactly what {@link UeventCodec} decodes) and shuts down
+ * its writing side; the end of the stream is the end of the message. The daemon answers with one UTF-8 line,
+ * {@code <verdict> <detail>} (the verdict one of {@link Verdict}'s tokens), and closes. Connection-oriented,
+ * so a peer that finds nobody there is told at once (ENOENT: no file; ECONNREFUSED: a file left by a daemon
+ * that died) and can act by itself.
+ *
+ * <p>Why a stream and not SOCK_SEQPACKET, which would frame the message by itself: the peer is a cold JVM
+ * started by udev for each wedge, and the JDK's own {@code SocketChannel} speaks AF_UNIX streams, where
+ * SOCK_SEQPACKET would need FFM: linking the downcalls costs that process more than the rest of its work
+ * (docs/systemd.md, "udev", has the figures). The daemon's side is FFM, for SO_PEERCRED.
  *
  * <h2>Trust</h2>
  * The same as for a netlink message (CVE-2009-1185: udev once acted on a local user's message), by other
@@ -54,12 +69,15 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <h2>Threads</h2>
  * {@link #serve} answers one connection at a time on the calling thread (call it from a platform thread:
- * it blocks in poll(2)), each peer given {@link #MESSAGE_WAIT} to send; {@link #close()} from any thread
- * ends it.
+ * it blocks in poll(2)), each peer given {@link #MESSAGE_WAIT} to send its message; {@link #close()} from
+ * any thread ends it.
  */
 public final class UeventSocket implements AutoCloseable {
 
-    private static final System.Logger LOG = System.getLogger(UeventSocket.class.getName());
+    /** Only the daemon's side logs: the peer's process is a cold JVM that need not start a logger. */
+    private static final class Log {
+        static final System.Logger LOG = System.getLogger(UeventSocket.class.getName());
+    }
 
     /** How long a connected peer may take to send its one message. */
     public static final Duration MESSAGE_WAIT = Duration.ofSeconds(2);
@@ -97,7 +115,7 @@ public final class UeventSocket implements AutoCloseable {
         REFUSED,
         /** the peer is neither root nor the daemon's own uid */
         DENIED,
-        /** not a uevent in the kernel's wire format (or none, or too long) */
+        /** not a uevent in the kernel's wire format (or none, or too long, or not ended in time) */
         MALFORMED;
 
         public String token() {
@@ -157,7 +175,7 @@ public final class UeventSocket implements AutoCloseable {
         if (!Files.isDirectory(dir)) Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         clearStale(path, address);
         // set up on locals, handed to the object only once all of it worked
-        var socket = Sockets.socket(Sockets.AF_UNIX, Sockets.SOCK_SEQPACKET | Sockets.SOCK_CLOEXEC | Sockets.SOCK_NONBLOCK, 0, "uevent.sock");
+        var socket = Sockets.socket(Sockets.AF_UNIX, Sockets.SOCK_STREAM | Sockets.SOCK_CLOEXEC | Sockets.SOCK_NONBLOCK, 0, "uevent.sock");
         Wakeup wakeup = null;
         boolean bound = false;
         try {
@@ -188,7 +206,7 @@ public final class UeventSocket implements AutoCloseable {
             return;
         }
         if ((mode & S_IFMT) != S_IFSOCK) throw new FileAlreadyExistsException(path.toString(), null, "exists and is not a socket; not touching it");
-        try (var probe = Sockets.socket(Sockets.AF_UNIX, Sockets.SOCK_SEQPACKET | Sockets.SOCK_CLOEXEC, 0, "uevent.sock probe")) {
+        try (var probe = Sockets.socket(Sockets.AF_UNIX, Sockets.SOCK_STREAM | Sockets.SOCK_CLOEXEC, 0, "uevent.sock probe")) {
             Sockets.connect(probe, address);
             throw new FileAlreadyExistsException(path.toString(), null, "another process is listening on it");
         } catch (OsException e) {
@@ -212,7 +230,7 @@ public final class UeventSocket implements AutoCloseable {
                     answer(connection, buffer, handler);
                 } catch (OsException e) {
                     // one peer's trouble (it hung up: EPIPE, ECONNRESET) is not the socket's
-                    LOG.log(Level.DEBUG, "uevent socket: {0}, ignoring connection.", e.getMessage());
+                    Log.LOG.log(Level.DEBUG, "uevent socket: {0}, ignoring connection.", e.getMessage());
                 }
             }
         } catch (OsException e) {
@@ -239,29 +257,29 @@ public final class UeventSocket implements AutoCloseable {
     }
 
     /**
-     * The checks, cheapest first once the message is in, each an early return; a dropped message is counted by
-     * kind. The message is read even from a peer that will be denied: closing with its message unread would
-     * reset the connection (ECONNRESET) and the peer would never read why.
+     * Reads the message to its end, then the checks, cheapest first, each an early return; a dropped message
+     * is counted by kind. The stream is read to its end even from a peer that will be denied, and past
+     * {@link UeventCodec#MAX_SIZE}: closing with bytes unread would reset the connection (ECONNRESET) and
+     * the peer would never read why.
      */
     private Delivery read(Fd connection, MemorySegment buffer, Credentials peer) throws OsException {
         long deadline = System.nanoTime() + MESSAGE_WAIT.toNanos();
-        long length;
+        long length = 0; // kept, at most MAX_SIZE + 1: one more says "too long"; the rest is read over it and dropped
         for (;;) {
             switch (wakeup.await(connection, deadline)) {
                 case WOKEN -> {
                     return new Closed();
                 }
                 case DEADLINE -> {
-                    return drop(malformed, Kind.MALFORMED, "no message within " + MESSAGE_WAIT.toMillis() + " ms");
+                    return drop(malformed, Kind.MALFORMED, "no whole message within " + MESSAGE_WAIT.toMillis()
+                            + " ms (one uevent, then the end of the stream)");
                 }
                 case READY -> { }
             }
-            var n = Sockets.recv(connection, buffer, Sockets.MSG_DONTWAIT);
-            if (n.isPresent()) {
-                length = n.getAsLong();
-                break;
-            }
-            // readable, but nothing after all: wait again
+            var n = Sockets.recv(connection, length > UeventCodec.MAX_SIZE ? buffer : buffer.asSlice(length), Sockets.MSG_DONTWAIT);
+            if (n.isEmpty()) continue; // readable, but nothing after all: wait again
+            if (n.getAsLong() == 0) break; // the end of the stream: the whole message
+            if (length <= UeventCodec.MAX_SIZE) length += n.getAsLong();
         }
         long now = System.nanoTime();
         if (!trustedPeer(peer)) {
@@ -291,7 +309,7 @@ public final class UeventSocket implements AutoCloseable {
 
     private static Dropped drop(LongAdder counter, Kind kind, String detail) {
         counter.increment();
-        LOG.log(Level.DEBUG, "uevent socket {0}: {1}, ignoring message.", kind, detail);
+        Log.LOG.log(Level.DEBUG, "uevent socket {0}: {1}, ignoring message.", kind, detail);
         return new Dropped(kind, detail);
     }
 
@@ -310,7 +328,7 @@ public final class UeventSocket implements AutoCloseable {
         try {
             Files.deleteIfExists(path);
         } catch (IOException e) {
-            LOG.log(Level.DEBUG, "uevent socket: cannot remove {0}: {1}", path, e.getMessage());
+            Log.LOG.log(Level.DEBUG, "uevent socket: cannot remove {0}: {1}", path, e.getMessage());
         }
     }
 
@@ -334,45 +352,53 @@ public final class UeventSocket implements AutoCloseable {
     public record NoReply(String why) implements Answer {}
 
     /**
-     * Hands {@code event} to whoever serves {@code path} and waits up to {@code timeout} for each of connect,
-     * send and the reply. Errors other than "nobody there" and "no answer" (EACCES: not root) are thrown.
+     * Hands {@code event} to whoever serves {@code path} and waits up to {@code timeout} for the reply. With
+     * the JDK's own AF_UNIX channel: no native code is linked in the peer's cold JVM. Errors other than "nobody
+     * there" and "no answer" are thrown (a socket this process may not write: {@link AccessDeniedException}).
+     * connect(2) itself waits only when the daemon has a full queue of peers it has not yet accepted.
      */
-    public static Answer send(Path path, Uevent event, Duration timeout) throws OsException {
+    public static Answer send(Path path, Uevent event, Duration timeout) throws IOException {
         byte[] bytes = UeventCodec.encode(event);
         if (bytes.length > UeventCodec.MAX_SIZE) throw new IllegalArgumentException("a uevent of " + bytes.length + " bytes, limit " + UeventCodec.MAX_SIZE);
-        var address = new UnixAddress(path.toString(), false);
-        try (var socket = Sockets.socket(Sockets.AF_UNIX, Sockets.SOCK_SEQPACKET | Sockets.SOCK_CLOEXEC, 0, "uevent.sock");
-             var arena = Arena.ofConfined()) {
-            Sockets.setTimeout(socket, Sockets.SO_SNDTIMEO, timeout);
-            Sockets.setTimeout(socket, Sockets.SO_RCVTIMEO, timeout);
+        try (var channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             try {
-                Sockets.connect(socket, address);
-            } catch (OsException e) {
-                if (e.errno() == Errno.ENOENT || e.errno() == Errno.ECONNREFUSED) return new NotListening(path + ": " + Errno.describe(e.errno()));
-                if (e.errno() == Errno.EAGAIN) return new NoReply("its queue stayed full for " + timeout.toMillis() + " ms");
+                channel.connect(UnixDomainSocketAddress.of(path));
+            } catch (ConnectException e) {
+                return new NotListening(path + ": ECONNREFUSED (" + e.getMessage() + ")"); // a file nobody listens on
+            } catch (SocketException e) {
+                if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) return new NotListening(path + ": ENOENT (No such file or directory)");
+                if (!Files.isWritable(path)) throw new AccessDeniedException(path.toString(), null, "connect: " + e.getMessage());
                 throw e;
             }
-            int recvFlags = 0;
-            try {
-                Sockets.send(socket, arena.allocateFrom(JAVA_BYTE, bytes), Sockets.MSG_NOSIGNAL);
-            } catch (OsException e) {
-                if (e.errno() == Errno.EAGAIN) return new NoReply("it took no message within " + timeout.toMillis() + " ms");
-                if (e.errno() != Errno.EPIPE && e.errno() != Errno.ECONNRESET) throw e;
-                // it may have answered before reading (a peer it does not trust is told so at once) and hung up
-                recvFlags = Sockets.MSG_DONTWAIT;
+            channel.configureBlocking(false);
+            long deadline = System.nanoTime() + timeout.toNanos();
+            try (var selector = Selector.open()) {
+                var key = channel.register(selector, SelectionKey.OP_WRITE);
+                var out = ByteBuffer.wrap(bytes);
+                while (out.hasRemaining()) {
+                    if (channel.write(out) == 0 && !ready(selector, deadline)) return new NoReply("it took no message within " + timeout.toMillis() + " ms");
+                }
+                channel.shutdownOutput(); // the end of the message
+                key.interestOps(SelectionKey.OP_READ);
+                var in = ByteBuffer.allocate(REPLY_MAX);
+                while (in.hasRemaining()) {
+                    int n = channel.read(in);
+                    if (n < 0) break; // the end of the reply
+                    if (n == 0 && !ready(selector, deadline)) return new NoReply("no reply within " + timeout.toMillis() + " ms");
+                }
+                if (in.position() == 0) return new NoReply("it hung up without a reply");
+                return new Replied(Reply.parse(new String(in.array(), 0, in.position(), StandardCharsets.UTF_8)));
+            } catch (SocketException e) {
+                return new NoReply("it hung up: " + e.getMessage()); // ECONNRESET, EPIPE
             }
-            var buffer = arena.allocate(REPLY_MAX);
-            java.util.OptionalLong n;
-            try {
-                n = Sockets.recv(socket, buffer, recvFlags);
-                if (n.isEmpty() && recvFlags != 0) return new NoReply("it hung up without a reply");
-            } catch (OsException e) {
-                if (e.errno() == Errno.ECONNRESET) return new NoReply("it hung up: " + Errno.describe(e.errno()));
-                throw e;
-            }
-            if (n.isEmpty()) return new NoReply("no reply within " + timeout.toMillis() + " ms");
-            if (n.getAsLong() == 0) return new NoReply("it hung up without a reply");
-            return new Replied(Reply.parse(new String(buffer.asSlice(0, n.getAsLong()).toArray(JAVA_BYTE), StandardCharsets.UTF_8)));
         }
+    }
+
+    /** Waits for the channel registered with {@code selector} until {@code deadline}; false at the deadline. */
+    private static boolean ready(Selector selector, long deadline) throws IOException {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) return false;
+        selector.selectedKeys().clear();
+        return selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left))) > 0 || deadline - System.nanoTime() > 0;
     }
 }

@@ -17,7 +17,7 @@ import java.util.Optional;
 
 /**
  * Socket calls, as far as unwedge needs them: netlink datagram sockets with credentials passing, and the
- * AF_UNIX sequenced-packet socket the daemon takes udev's uevents on (listen, accept, connect, SO_PEERCRED).
+ * AF_UNIX stream socket the daemon takes udev's uevents on (listen, accept, connect, SO_PEERCRED).
  * Constants are the Linux uapi values (include/linux/socket.h, include/uapi/linux/netlink.h,
  * include/uapi/asm-generic/socket.h).
  */
@@ -25,9 +25,9 @@ public final class Sockets {
 
     public static final int AF_UNIX = 1;
     public static final int AF_NETLINK = 16;
+    public static final int SOCK_STREAM = 1;
     public static final int SOCK_DGRAM = 2;
     public static final int SOCK_RAW = 3;
-    public static final int SOCK_SEQPACKET = 5;
     public static final int SOCK_NONBLOCK = 0x800;     // O_NONBLOCK
     public static final int SOCK_CLOEXEC = 0x80000;    // O_CLOEXEC
     public static final int NETLINK_KOBJECT_UEVENT = 15;
@@ -36,8 +36,6 @@ public final class Sockets {
     public static final int SO_RCVBUF = 8;
     public static final int SO_PASSCRED = 16;
     public static final int SO_PEERCRED = 17;
-    public static final int SO_RCVTIMEO = 20;  // SO_RCVTIMEO_OLD: a struct timeval of two longs on 64-bit
-    public static final int SO_SNDTIMEO = 21;  // SO_SNDTIMEO_OLD
     public static final int SO_RCVBUFFORCE = 33;
     public static final int SCM_CREDENTIALS = 2;
 
@@ -133,11 +131,6 @@ public final class Sockets {
     private static final MethodHandle SEND = Libc.function("send",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle GETEUID = Libc.function("geteuid", FunctionDescriptor.of(JAVA_INT));
-
-    /** struct timeval, setsockopt SO_RCVTIMEO/SO_SNDTIMEO (socket(7)). */
-    private static final StructLayout TIMEVAL = MemoryLayout.structLayout(
-            JAVA_LONG.withName("tv_sec"),
-            JAVA_LONG.withName("tv_usec")).withName("timeval");
 
     private Sockets() {}
 
@@ -361,26 +354,6 @@ public final class Sockets {
             int r = (int) Libc.retrying(arena, s -> (int) GETSOCKOPT.invokeExact(s, n, SOL_SOCKET, SO_PEERCRED, u, len));
             if (r < 0) throw new OsException("getsockopt", fd.what() + " SO_PEERCRED", -r);
             return new Credentials((int) UCRED_PID.get(u, 0L), (int) UCRED_UID.get(u, 0L), (int) UCRED_GID.get(u, 0L));
-        } finally {
-            fd.release();
-        }
-    }
-
-    /**
-     * SO_RCVTIMEO or SO_SNDTIMEO: a blocking call on the socket gives up after {@code timeout} with EAGAIN
-     * (connect(2) on an AF_UNIX socket whose listener's backlog is full waits under SO_SNDTIMEO too).
-     */
-    public static void setTimeout(Fd fd, int option, java.time.Duration timeout) throws OsException {
-        if (option != SO_RCVTIMEO && option != SO_SNDTIMEO) throw new IllegalArgumentException("not a timeout option: " + option);
-        if (timeout.isNegative() || timeout.isZero()) throw new IllegalArgumentException("a timeout must be positive: " + timeout);
-        int n = fd.acquireOrThrow("setsockopt");
-        try (var arena = Arena.ofConfined()) {
-            var tv = arena.allocate(TIMEVAL);
-            long sec = timeout.toSeconds(), usec = timeout.toNanosPart() / 1000;
-            tv.set(JAVA_LONG, 0, sec);
-            tv.set(JAVA_LONG, 8, sec == 0 && usec == 0 ? 1 : usec); // {0, 0} would mean "never time out"
-            int r = (int) Libc.retrying(arena, s -> (int) SETSOCKOPT.invokeExact(s, n, SOL_SOCKET, option, tv, (int) TIMEVAL.byteSize()));
-            if (r < 0) throw new OsException("setsockopt", fd.what(), -r);
         } finally {
             fd.release();
         }
