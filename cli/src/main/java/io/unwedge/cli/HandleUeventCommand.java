@@ -91,7 +91,7 @@ final class HandleUeventCommand implements Callable<Integer> {
                 value = name.substring(eq + 1);
                 name = name.substring(0, eq);
             } else {
-                if (i + 1 >= args.length) return Optional.empty();
+                if (i + 1 >= args.length || args[i + 1].startsWith("-")) return Optional.empty(); // picocli's to judge
                 value = args[++i];
             }
             if (value.isEmpty()) return Optional.empty();
@@ -138,7 +138,8 @@ final class HandleUeventCommand implements Callable<Integer> {
         return switch (UeventSocket.send(path, uevent, REPLY_TIMEOUT)) {
             case Replied(var reply) -> said(path, reply);
             case NoReply(var why) -> {
-                System.err.println("unwedge: the daemon on " + path + " did not answer: " + why + "; " + wedge.card() + " is in its hands or in none");
+                System.err.println("unwedge: the daemon on " + path + " did not answer: " + why + "; whether it took " + wedge.card()
+                        + " (seqnum " + Long.toUnsignedString(wedge.seqnum()) + ") only its log can say");
                 yield ExitCode.FAILED.code;
             }
             case NotListening(var why) -> alone(uevent, wedge, path, why);

@@ -110,7 +110,7 @@ class HandleUeventCommandTest {
                             String.valueOf(picocli.socket)));
         }
         for (var args : List.of(new String[] {"--help"}, new String[] {"-h"}, new String[] {"--version"}, new String[] {"--sysfs"},
-                new String[] {"--sysfs", "/a", "--sysfs", "/b"}, new String[] {"--bogus", "x"}, new String[] {"--sysfs="}, new String[] {"card1"})) {
+                new String[] {"--sysfs", "/a", "--sysfs", "/b"}, new String[] {"--bogus", "x"}, new String[] {"--sysfs="}, new String[] {"card1"}, new String[] {"--sysfs", "--socket", "/s"})) {
             assertThat(HandleUeventCommand.parse(args)).as(String.join(" ", args)).isEmpty();
         }
     }
