@@ -19,9 +19,11 @@ import io.unwedge.host.os.JournalStream;
 import io.unwedge.host.os.SdNotify;
 import io.unwedge.daemon.Supervisor;
 import io.unwedge.daemon.Timeouts;
+import io.unwedge.daemon.UdevHandOff;
 import io.unwedge.daemon.journal.Journal;
 import io.unwedge.daemon.journal.Retention;
 import io.unwedge.host.netlink.NetlinkUeventSource;
+import io.unwedge.host.netlink.UeventSocket;
 import io.unwedge.host.os.NetNamespace;
 import io.unwedge.host.sysfs.Sysfs;
 import io.unwedge.host.sysfs.Topology;
@@ -70,6 +72,13 @@ final class DaemonCommand implements Callable<Integer> {
             "e.g. 127.0.0.1:9464 or [::1]:9464, or off; loopback only unless [daemon] metrics_allow_remote",
             "(default: [daemon] metrics_listen, 127.0.0.1:9464; off with a virtual --sysfs)"}) String metricsListen;
 
+    @Option(names = "--socket", paramLabel = "PATH", description = {"where `unwedge handle-uevent` hands udev's copies of uevents over",
+            "(default: " + SOCKET + ", or STATE-DIR/uevent.sock with a virtual --sysfs)"}) Path socket;
+
+    /** The daemon's socket for udev's copies of uevents, on the real /sys (RuntimeDirectory=unwedge in the unit). */
+    static final String SOCKET = "/run/unwedge/uevent.sock";
+    static final Path DEFAULT_SOCKET = Path.of(SOCKET);
+
     @Override
     public Integer call() throws Exception {
         // the real /sys only when nobody named another one
@@ -104,9 +113,10 @@ final class DaemonCommand implements Callable<Integer> {
         try (var lockFile = FileChannel.open(state.resolve("daemon.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
              var lock = lockFile.tryLock()) {
             if (lock == null) throw new Main.Refused("another unwedge daemon holds " + state.resolve("daemon.lock"));
-            // the [drain] of the file and the options; per-driver and per-device tables are config.drainFor's
-            var supervisorSettings = new Supervisor.Settings(config.timeouts(), settings.dryRun(), config.drain().policy(), proc, Optional.ofNullable(dev),
-                    config.recoveryPolicy(), config::drainFor, config.telemetryPolicy(), Optional.of(state));
+            var supervisorSettings = supervisorSettings(config, proc, dev);
+            // bound now, under the lock (a stale file a dead daemon left is replaced); served from READY on
+            var udev = bindUeventSocket(socketPath(socket, sysfs, state), log);
+            var servedBy = new java.util.concurrent.atomic.AtomicReference<Supervisor>();
             try (var journal = Journal.open(state, InstantSource.system(), log);
                  var retention = Retention.start(journal, log, Duration.ofDays(settings.retainDays()), (long) settings.retainMb() << 20, Retention.DAILY);
                  var sdNotify = SdNotify.fromEnvironment(System.getenv())) {
@@ -120,7 +130,11 @@ final class DaemonCommand implements Callable<Integer> {
                 var topology = new Topology(root);
                 var metrics = new MetricsRegistry(); // counts each recovery's report, for /metrics
                 var supervisor = new Supervisor(source, topology, supervisorSettings, log, metrics, Optional.of(journal),
-                        notifier.afterReady(() -> watchdog.ifPresent(Watchdog::start)), heartbeat);
+                        notifier.afterReady(() -> {
+                            watchdog.ifPresent(Watchdog::start);
+                            udev.ifPresent(s -> UdevHandOff.serve(s, servedBy.get(), log));
+                        }), heartbeat);
+                servedBy.set(supervisor);
                 // SIGINT/SIGTERM: no new recovery starts, recoveries in flight finish, then the loop ends and
                 // the daemon exits 0: a requested stop is not a failure
                 for (var name : new String[] {"TERM", "INT"}) {
@@ -137,6 +151,7 @@ final class DaemonCommand implements Callable<Integer> {
                     supervisor.run();
                 } finally {
                     watchdog.ifPresent(Watchdog::close);
+                    udev.ifPresent(UeventSocket::close);
                 }
             }
         }
@@ -162,6 +177,31 @@ final class DaemonCommand implements Callable<Integer> {
         } catch (IOException | RuntimeException e) {
             log.error("metrics-failed", "address", at, "error", e.toString(), "running without /metrics and /healthz");
             return () -> {};
+        }
+    }
+
+    /** The supervisor's settings from the effective config: [drain] with its per-driver and per-device tables, [timeouts], the policies. */
+    static Supervisor.Settings supervisorSettings(Config config, Path proc, Path dev) {
+        return new Supervisor.Settings(config.timeouts(), config.daemon().dryRun(), config.drain().policy(), proc, Optional.ofNullable(dev),
+                config.recoveryPolicy(), config::drainFor, config.telemetryPolicy(), Optional.of(config.daemon().stateDir()));
+    }
+
+    /** {@code --socket}, else {@link #DEFAULT_SOCKET} on the real /sys, else {@code STATE-DIR/uevent.sock} beside a virtual one. */
+    static Path socketPath(Path option, Path sysfs, Path state) {
+        if (option != null) return option.toAbsolutePath();
+        return sysfs == null ? DEFAULT_SOCKET : state.resolve("uevent.sock");
+    }
+
+    /**
+     * The socket udev's copies are handed over on, or nothing when it cannot be bound: an error line, not a stop,
+     * because the kernel's own events are still heard (handle-uevent then finds no daemon and says so).
+     */
+    static Optional<UeventSocket> bindUeventSocket(Path path, EventLog log) {
+        try {
+            return Optional.of(UeventSocket.bind(path));
+        } catch (IOException | IllegalArgumentException e) {
+            log.error("uevent-socket-failed", "path", path, "error", e.toString(), "udev's copies of uevents cannot be handed over; the kernel's are still heard");
+            return Optional.empty();
         }
     }
 

@@ -1,6 +1,7 @@
 package io.unwedge.daemon;
 
 import io.unwedge.core.Devpath;
+import io.unwedge.core.Duplicates;
 import io.unwedge.core.GpuDevice;
 import io.unwedge.core.PciAddress;
 import io.unwedge.core.WedgedEvent;
@@ -30,6 +31,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Stopping is graceful: no new recovery starts, recoveries in flight finish (bounded by their
  * timeouts) while the source is still read, then the source is closed.
+ *
+ * <p>A second way in, {@link #deliver}: udev's copy of an event, handed over through the daemon's socket. It
+ * is dispatched as the source's are, so one wedge may be heard twice; {@link Duplicates} lets each SEQNUM of
+ * a device through once.
  */
 public final class Supervisor {
 
@@ -84,6 +89,27 @@ public final class Supervisor {
         DrainPolicy policyFor(String driver, PciAddress bdf);
     }
 
+    /** What became of one uevent given to {@link #deliver}. */
+    public record Dispatched(Outcome outcome, String detail) {
+        public Dispatched {
+            Objects.requireNonNull(outcome, "outcome");
+            Objects.requireNonNull(detail, "detail");
+        }
+
+        public enum Outcome {
+            /** a wedge, handed to its device's actor */
+            TAKEN,
+            /** a wedge already taken (the same SEQNUM, or an older one of the device) */
+            DUPLICATE,
+            /** not a wedge; a device's actor was told if a recovery of it may wait on it */
+            NOT_WEDGED,
+            /** a wedge, but the daemon is stopping: the device stays wedged */
+            STOPPING,
+            /** dropped before dispatch (an untrusted sender, not a uevent), counted by kind */
+            DROPPED
+        }
+    }
+
     /** Counted since start; the metrics endpoint will read these. */
     public record Stats(long events, long wedges, long ignoredWedges, long spoofed, long malformed, long truncated,
                         long overflows) {}
@@ -105,6 +131,10 @@ public final class Supervisor {
     private final ExecutorService writers = Executors.newVirtualThreadPerTaskExecutor();
     private final AtomicLong events = new AtomicLong(), wedges = new AtomicLong(), ignored = new AtomicLong(),
             spoofed = new AtomicLong(), malformed = new AtomicLong(), truncated = new AtomicLong(), overflows = new AtomicLong();
+    private final AtomicLong duplicates = new AtomicLong();
+    /** Taking a wedge (judging its SEQNUM, posting it) and starting to stop exclude each other. */
+    private final Object taking = new Object();
+    private Duplicates heard = Duplicates.NONE; // guarded by taking
     private volatile boolean stopping;
 
     /** @param journal where each recovery and its steps are recorded; without one nothing is */
@@ -178,14 +208,7 @@ public final class Supervisor {
                     events.incrementAndGet();
                     dispatch(uevent, nanos);
                 }
-                case Delivery.Dropped(var kind, var detail) -> {
-                    switch (kind) {
-                        case SPOOFED -> spoofed.incrementAndGet();
-                        case MALFORMED -> malformed.incrementAndGet();
-                        case TRUNCATED -> truncated.incrementAndGet();
-                    }
-                    log.warn("uevent-dropped", "kind", kind, "detail", detail, "ignoring message");
-                }
+                case Delivery.Dropped d -> dropped(d);
                 case Delivery.Overflow o -> {
                     overflows.incrementAndGet();
                     log.warn("netlink-overflow", "events were lost; re-reading sysfs");
@@ -199,19 +222,61 @@ public final class Supervisor {
         }
     }
 
-    private void dispatch(io.unwedge.core.Uevent uevent, long nanos) {
+    private void dropped(Delivery.Dropped d) {
+        switch (d.kind()) {
+            case SPOOFED -> spoofed.incrementAndGet();
+            case MALFORMED -> malformed.incrementAndGet();
+            case TRUNCATED -> truncated.incrementAndGet();
+        }
+        log.warn("uevent-dropped", "kind", d.kind(), "detail", d.detail(), "ignoring message");
+    }
+
+    /**
+     * A delivery from outside the source (udev's copy, through the daemon's socket), on the caller's thread:
+     * counted, logged and dispatched exactly as the source's are.
+     */
+    public Dispatched deliver(Delivery delivery) {
+        return switch (delivery) {
+            case Delivery.Received(var uevent, var nanos) -> {
+                events.incrementAndGet();
+                yield dispatch(uevent, nanos);
+            }
+            case Delivery.Dropped d -> {
+                dropped(d);
+                yield new Dispatched(Dispatched.Outcome.DROPPED, d.detail());
+            }
+            case Delivery.Overflow o -> throw new IllegalArgumentException("an overflow is the source's own");
+            case Delivery.Closed c -> throw new IllegalArgumentException("a closed source is the source's own");
+        };
+    }
+
+    private Dispatched dispatch(io.unwedge.core.Uevent uevent, long nanos) {
         switch (WedgedEvent.recognise(uevent)) {
             case WedgedEvent.Wedged(var event) -> {
-                wedges.incrementAndGet();
-                if (stopping) {
-                    ignored.incrementAndGet();
-                    log.warn("wedge-ignored", "card", event.card(), "bdf", event.bdf(), "seqnum", event.seqnum(),
-                            "daemon is stopping; the device stays wedged");
-                    return;
+                synchronized (taking) {
+                    if (stopping) {
+                        wedges.incrementAndGet();
+                        ignored.incrementAndGet();
+                        log.warn("wedge-ignored", "card", event.card(), "bdf", event.bdf(), "seqnum", event.seqnum(),
+                                "daemon is stopping; the device stays wedged");
+                        return new Dispatched(Dispatched.Outcome.STOPPING, "the daemon is stopping; " + event.card() + " stays wedged");
+                    }
+                    switch (heard.judge(event)) {
+                        case Duplicates.Repeated r -> {
+                            duplicates.incrementAndGet(); // one wedge heard twice counts once, in wedges
+                            log.info("wedge-duplicate", "card", event.card(), "bdf", event.bdf(), "seqnum", event.seqnum(), r.reason() + "; ignoring");
+                            return new Dispatched(Dispatched.Outcome.DUPLICATE, event.card() + " " + event.bdf() + " seqnum "
+                                    + Long.toUnsignedString(event.seqnum()) + ": " + r.reason());
+                        }
+                        case Duplicates.Fresh f -> heard = f.next();
+                    }
+                    wedges.incrementAndGet();
+                    actor(event.bdf()).post(new ActorMessage.Wedge(event, nanos)); // first: the log line can wait, the GPU cannot
                 }
-                actor(event.bdf()).post(new ActorMessage.Wedge(event, nanos)); // first: the log line can wait, the GPU cannot
                 log.info("wedged", "card", event.card(), "bdf", event.bdf(), "methods", event.rawMethods(),
                         "seqnum", event.seqnum(), "task", event.task().orElse(null));
+                return new Dispatched(Dispatched.Outcome.TAKEN, event.card() + " " + event.bdf() + " seqnum " + Long.toUnsignedString(event.seqnum())
+                        + " WEDGED=" + event.rawMethods());
             }
             case WedgedEvent.NotWedged(var reason, var suspicious) -> {
                 if (suspicious) {
@@ -227,6 +292,7 @@ public final class Supervisor {
                         if (bdf.domain() == f.domain() && bdf.bus() == f.bus() && bdf.device() == f.device()) a.post(new ActorMessage.Observed(uevent));
                     }));
                 }
+                return new Dispatched(Dispatched.Outcome.NOT_WEDGED, reason);
             }
         }
     }
@@ -288,8 +354,10 @@ public final class Supervisor {
 
     /** Stops taking new wedges, lets recoveries in flight end, then closes the source. */
     public void stop() {
-        if (stopping) return;
-        stopping = true;
+        synchronized (taking) { // a wedge being taken now gets its actor before the actors are told to stop
+            if (stopping) return;
+            stopping = true;
+        }
         notifier.stopping();
         log.info("daemon-stopping", "recoveries in flight finish first");
         for (var a : actors.values()) a.post(new ActorMessage.Stop());
@@ -307,6 +375,11 @@ public final class Supervisor {
         writers.shutdownNow();
         drain.close();
         source.close();
+    }
+
+    /** Wedges heard a second time (the kernel's and udev's copy of one) and ignored; not in {@link Stats#wedges()}. */
+    public long duplicateWedges() {
+        return duplicates.get();
     }
 
     public Stats stats() {

@@ -56,6 +56,7 @@ final class Rig implements AutoCloseable {
     final LoopHeartbeat heartbeat = new LoopHeartbeat();
     final List<String> simLines = new CopyOnWriteArrayList<>();
     final ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
+    final EventLog log;
     volatile Consumer<String> onSimLine = l -> {};
     private final PrivateNetns netns;
     private final AutoCloseable injector;
@@ -126,7 +127,7 @@ final class Rig implements AutoCloseable {
             sink = bus.sink();
             source = bus.subscribe();
         }
-        var log = new EventLog(new PrintStream(logBytes, true, StandardCharsets.UTF_8), InstantSource.system(), EventLog.Level.DEBUG);
+        log = new EventLog(new PrintStream(logBytes, true, StandardCharsets.UTF_8), InstantSource.system(), EventLog.Level.DEBUG);
         journal = Journal.open(Files.createDirectories(dir.resolve("state")), InstantSource.system(), log);
         model = new DriverModel(host, sink, Duration.ofMillis(20), line -> {
             simLines.add(line);

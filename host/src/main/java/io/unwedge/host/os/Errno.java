@@ -47,6 +47,7 @@ public final class Errno {
     public static final int EOPNOTSUPP = 95;
     public static final int EAFNOSUPPORT = 97;
     public static final int EADDRINUSE = 98;
+    public static final int ECONNABORTED = 103;
     public static final int ECONNRESET = 104;
     public static final int ENOBUFS = 105;
     public static final int ENOTCONN = 107;
@@ -96,6 +97,7 @@ public final class Errno {
             Map.entry(EOPNOTSUPP, new Entry("EOPNOTSUPP", "Operation not supported")),
             Map.entry(EAFNOSUPPORT, new Entry("EAFNOSUPPORT", "Address family not supported by protocol")),
             Map.entry(EADDRINUSE, new Entry("EADDRINUSE", "Address already in use")),
+            Map.entry(ECONNABORTED, new Entry("ECONNABORTED", "Software caused connection abort")),
             Map.entry(ECONNRESET, new Entry("ECONNRESET", "Connection reset by peer")),
             Map.entry(ENOBUFS, new Entry("ENOBUFS", "No buffer space available")),
             Map.entry(ENOTCONN, new Entry("ENOTCONN", "Transport endpoint is not connected")),

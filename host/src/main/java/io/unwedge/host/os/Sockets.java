@@ -16,7 +16,8 @@ import java.lang.invoke.VarHandle;
 import java.util.Optional;
 
 /**
- * Socket calls, as far as unwedge needs them: netlink datagram sockets with credentials passing.
+ * Socket calls, as far as unwedge needs them: netlink datagram sockets with credentials passing, and the
+ * AF_UNIX stream socket the daemon takes udev's uevents on (listen, accept, connect, SO_PEERCRED).
  * Constants are the Linux uapi values (include/linux/socket.h, include/uapi/linux/netlink.h,
  * include/uapi/asm-generic/socket.h).
  */
@@ -24,6 +25,7 @@ public final class Sockets {
 
     public static final int AF_UNIX = 1;
     public static final int AF_NETLINK = 16;
+    public static final int SOCK_STREAM = 1;
     public static final int SOCK_DGRAM = 2;
     public static final int SOCK_RAW = 3;
     public static final int SOCK_NONBLOCK = 0x800;     // O_NONBLOCK
@@ -33,12 +35,14 @@ public final class Sockets {
     public static final int SOL_SOCKET = 1;
     public static final int SO_RCVBUF = 8;
     public static final int SO_PASSCRED = 16;
+    public static final int SO_PEERCRED = 17;
     public static final int SO_RCVBUFFORCE = 33;
     public static final int SCM_CREDENTIALS = 2;
 
     public static final int MSG_CTRUNC = 0x08;
     public static final int MSG_TRUNC = 0x20;
     public static final int MSG_DONTWAIT = 0x40;
+    public static final int MSG_NOSIGNAL = 0x4000;
     public static final int MSG_CMSG_CLOEXEC = 0x40000000;
 
     /** struct sockaddr_nl, netlink(7). */
@@ -118,6 +122,15 @@ public final class Sockets {
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle RECVMSG = Libc.function("recvmsg",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle LISTEN = Libc.function("listen",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle ACCEPT4 = Libc.function("accept4",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+    private static final MethodHandle CONNECT = Libc.function("connect",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle SEND = Libc.function("send",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle GETEUID = Libc.function("geteuid", FunctionDescriptor.of(JAVA_INT));
 
     private Sockets() {}
 
@@ -271,6 +284,85 @@ public final class Sockets {
             return java.util.OptionalLong.of(r);
         } finally {
             fd.release();
+        }
+    }
+
+    /** listen(2) on a bound stream or sequenced-packet socket. */
+    public static void listen(Fd fd, int backlog) throws OsException {
+        int n = fd.acquireOrThrow("listen");
+        try (var arena = Arena.ofConfined()) {
+            int r = (int) Libc.retrying(arena, s -> (int) LISTEN.invokeExact(s, n, backlog));
+            if (r < 0) throw new OsException("listen", fd.what(), -r);
+        } finally {
+            fd.release();
+        }
+    }
+
+    /**
+     * accept4(2) of one connection, with {@code flags} (SOCK_CLOEXEC, SOCK_NONBLOCK); empty when none is
+     * waiting (EAGAIN) or it was aborted before we took it (ECONNABORTED): both mean "wait again".
+     */
+    public static Optional<Fd> accept(Fd fd, int flags, String what) throws OsException {
+        int n = fd.acquireOrThrow("accept4");
+        try (var arena = Arena.ofConfined()) {
+            int r = (int) Libc.retrying(arena, s -> (int) ACCEPT4.invokeExact(s, n, MemorySegment.NULL, MemorySegment.NULL, flags));
+            if (r == -Errno.EAGAIN || r == -Errno.ECONNABORTED) return Optional.empty();
+            if (r < 0) throw new OsException("accept4", fd.what(), -r);
+            return Optional.of(new Fd(r, what));
+        } finally {
+            fd.release();
+        }
+    }
+
+    /**
+     * connect(2) to an AF_UNIX address. ENOENT (no such file) and ECONNREFUSED (nobody listening) are
+     * thrown like any errno: for a caller looking for a daemon they are the ordinary "not running".
+     */
+    public static void connect(Fd fd, UnixAddress to) throws OsException {
+        int n = fd.acquireOrThrow("connect");
+        try (var arena = Arena.ofConfined()) {
+            var sa = arena.allocate(SOCKADDR_UN_SIZE, 2);
+            int len = unixAddress(sa, to);
+            int r = (int) Libc.retrying(arena, s -> (int) CONNECT.invokeExact(s, n, sa, len));
+            if (r < 0) throw new OsException("connect", fd.what() + " " + to, -r);
+        } finally {
+            fd.release();
+        }
+    }
+
+    /** send(2) one message on a connected socket; the bytes sent. EAGAIN is thrown (a send timeout). */
+    public static long send(Fd fd, MemorySegment data, int flags) throws OsException {
+        int n = fd.acquireOrThrow("send");
+        try (var arena = Arena.ofConfined()) {
+            long r = Libc.retrying(arena, s -> (long) SEND.invokeExact(s, n, data, data.byteSize(), flags));
+            if (r < 0) throw new OsException("send", fd.what(), (int) -r);
+            return r;
+        } finally {
+            fd.release();
+        }
+    }
+
+    /**
+     * SO_PEERCRED of a connected AF_UNIX socket (unix(7)): who called connect(2), as the kernel recorded
+     * it then, in this process's namespaces. Nothing the peer sends can change it.
+     */
+    public static Credentials peerCredentials(Fd fd) throws OsException {
+        int n = fd.acquireOrThrow("getsockopt");
+        try (var arena = Arena.ofConfined()) {
+            var u = arena.allocate(UCRED);
+            var len = arena.allocateFrom(JAVA_INT, (int) UCRED.byteSize());
+            int r = (int) Libc.retrying(arena, s -> (int) GETSOCKOPT.invokeExact(s, n, SOL_SOCKET, SO_PEERCRED, u, len));
+            if (r < 0) throw new OsException("getsockopt", fd.what() + " SO_PEERCRED", -r);
+            return new Credentials((int) UCRED_PID.get(u, 0L), (int) UCRED_UID.get(u, 0L), (int) UCRED_GID.get(u, 0L));
+        } finally {
+            fd.release();
+        }
+    }
+
+    /** geteuid(2): the uid a peer's SO_PEERCRED is compared with ("the daemon's own"). */
+    public static int effectiveUid() {
+        try (var arena = Arena.ofConfined()) {
+            return (int) Libc.retrying(arena, s -> (int) GETEUID.invokeExact(s));
         }
     }
 
