@@ -119,6 +119,7 @@ final class DaemonCommand implements Callable<Integer> {
                 var source = NetlinkUeventSource.open();
                 var topology = new Topology(root);
                 var metrics = new MetricsRegistry(); // counts each recovery's report, for /metrics
+                log.listen(metrics); // and the journal's failures, from the lines logged for them
                 var supervisor = new Supervisor(source, topology, supervisorSettings, log, metrics, Optional.of(journal),
                         notifier.afterReady(() -> watchdog.ifPresent(Watchdog::start)), heartbeat);
                 // SIGINT/SIGTERM: no new recovery starts, recoveries in flight finish, then the loop ends and
