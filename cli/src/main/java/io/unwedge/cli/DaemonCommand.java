@@ -129,6 +129,7 @@ final class DaemonCommand implements Callable<Integer> {
                 var source = NetlinkUeventSource.open();
                 var topology = new Topology(root);
                 var metrics = new MetricsRegistry(); // counts each recovery's report, for /metrics
+                log.listen(metrics); // and the journal's failures, from the lines logged for them
                 var supervisor = new Supervisor(source, topology, supervisorSettings, log, metrics, Optional.of(journal),
                         notifier.afterReady(() -> {
                             watchdog.ifPresent(Watchdog::start);

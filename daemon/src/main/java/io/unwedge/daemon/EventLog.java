@@ -44,6 +44,12 @@ public final class EventLog {
         }
     }
 
+    /** Told of every event logged, by level and name, whether or not its line is written (the metrics count some). */
+    @FunctionalInterface
+    public interface Listener {
+        void logged(Level level, String event);
+    }
+
     private static final java.util.Set<String> RESERVED = java.util.Set.of("time", "level", "event", "msg");
 
     private final PrintStream out;
@@ -51,6 +57,7 @@ public final class EventLog {
     private final Level min;
     private final Format format;
     private final boolean priorityPrefix;
+    private final java.util.List<Listener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public EventLog(PrintStream out, InstantSource clock, Level min) {
         this(out, clock, min, Format.TEXT, false);
@@ -65,12 +72,18 @@ public final class EventLog {
         this.priorityPrefix = priorityPrefix;
     }
 
+    /** From now on, {@code listener} hears of every event; it must be quick and must not throw (it runs on the logging thread). */
+    public void listen(Listener listener) {
+        listeners.add(java.util.Objects.requireNonNull(listener));
+    }
+
     public boolean enabled(Level level) {
         return level.compareTo(min) >= 0;
     }
 
     /** {@code fields} are key, value pairs; a trailing odd element is a free-text message. */
     public void log(Level level, String event, Object... fields) {
+        for (var l : listeners) l.logged(level, event);
         if (!enabled(level)) return;
         var b = new StringBuilder(160);
         if (priorityPrefix) b.append('<').append(level.priority).append('>');

@@ -78,6 +78,7 @@ final class Recovery {
     private long started = System.nanoTime();
     private Long latencyMicros;
     private WedgedEvent rewedge;
+    private Optional<String> driver = Optional.empty(); // as the wedge found it: the report names it (sysfs forgets it with the unbind)
 
     Recovery(WedgedEvent event, long receivedNanos, Topology topology, RecoveryPolicy policy, Timeouts timeouts, boolean dryRun,
              EventLog log, Mailbox mailbox, SysfsWriter writer, Optional<Journal> journal, Drain drain, DisruptionGate gate,
@@ -114,7 +115,10 @@ final class Recovery {
         }
         GpuDevice device;
         switch (topology.resolve(event)) {
-            case Topology.Resolution.Found(var d) -> device = d;
+            case Topology.Resolution.Found(var d) -> {
+                device = d;
+                driver = d.driver();
+            }
             case Topology.Resolution.Gone(var reason) -> {
                 return finish(Result.REFUSED, null, "device gone: " + reason);
             }
@@ -750,8 +754,10 @@ final class Recovery {
         reason += journalGap;
         log.log(level, "recovery-end", "card", event.card(), "bdf", event.bdf(), "method", method, "seqnum", event.seqnum(),
                 "outcome", result, "card_after", after.orElse(null), "ms", ms, reason);
+        // refused before the device was resolved (the journal): it is untouched, so sysfs still names its driver
+        if (driver.isEmpty()) driver = topology.byBdf(event.bdf()).flatMap(GpuDevice::driver);
         var report = new RecoveryReport(event, event.bdf(), Optional.ofNullable(method), result, reason, steps, after, ms,
-                Optional.ofNullable(latencyMicros));
+                Optional.ofNullable(latencyMicros), driver);
         reports.add(report);
         if (journal.isPresent() && recoveryId >= 0) {
             CrashPoint.beforeEnd();

@@ -11,13 +11,23 @@ import java.util.Optional;
  *
  * @param cardAfter the primary minor after a recovery (re-resolved by BDF: the number may change)
  * @param latencyMicros from the kernel's delivery of the event to the unbind write, when one was made
+ * @param driver        the driver the device was bound to when the wedge came (the event does not name it, and
+ *                      sysfs forgets it with the unbind: a failed recovery may leave the device without one);
+ *                      empty when the device could not be resolved
  */
 public record RecoveryReport(WedgedEvent event, PciAddress bdf, Optional<RecoveryMethod> method, Result result,
                              String reason, List<StepResult> steps, Optional<String> cardAfter, long totalMillis,
-                             Optional<Long> latencyMicros) {
+                             Optional<Long> latencyMicros, Optional<String> driver) {
 
     public RecoveryReport {
         steps = List.copyOf(steps);
+        java.util.Objects.requireNonNull(driver);
+    }
+
+    /** A report that does not know the driver. */
+    public RecoveryReport(WedgedEvent event, PciAddress bdf, Optional<RecoveryMethod> method, Result result, String reason,
+                          List<StepResult> steps, Optional<String> cardAfter, long totalMillis, Optional<Long> latencyMicros) {
+        this(event, bdf, method, result, reason, steps, cardAfter, totalMillis, latencyMicros, Optional.empty());
     }
 
     public enum Result {

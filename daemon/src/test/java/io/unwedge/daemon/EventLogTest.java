@@ -66,4 +66,17 @@ class EventLogTest {
         assertThat(EventLog.Format.parse("text")).contains(EventLog.Format.TEXT);
         assertThat(EventLog.Format.parse("JSON")).isEmpty();
     }
+
+    @Test
+    void listenersHearEveryEventByLevelAndNameWrittenOrNot() {
+        var out = new ByteArrayOutputStream();
+        var log = new EventLog(new PrintStream(out, true, StandardCharsets.UTF_8), CLOCK, EventLog.Level.WARN);
+        var heard = new java.util.ArrayList<String>();
+        log.info("before-listening");
+        log.listen((level, event) -> heard.add(level + " " + event));
+        log.debug("quiet", "k", "v");
+        log.error("journal-failed", "error", "disk I/O error");
+        assertThat(heard).containsExactly("DEBUG quiet", "ERROR journal-failed");
+        assertThat(out.toString(StandardCharsets.UTF_8)).doesNotContain("quiet", "before-listening").contains("journal-failed");
+    }
 }

@@ -37,6 +37,7 @@ class RecoveryEndToEndTest {
             assertThat(r.steps()).extracting(StepResult::outcome).containsOnly(Outcome.OK);
             assertThat(r.cardAfter()).contains("card1");
             assertThat(r.latencyMicros()).isPresent();
+            assertThat(r.driver()).as("the driver the wedge found").contains("xe");
             assertThat(r.event().seqnum()).as("SEQNUM was appended by the kernel").isPositive();
             assertThat(rig.topology.isUp(rig.gpu(1).bdf())).isTrue();
             assertThat(rig.model.wedgedWith(rig.gpu(1).bdf())).isEmpty();
@@ -77,6 +78,7 @@ class RecoveryEndToEndTest {
             assertThat(r.result()).isEqualTo(Result.REFUSED);
             assertThat(r.reason()).startsWith("cannot journal: ").contains("nothing done");
             assertThat(r.steps()).isEmpty();
+            assertThat(r.driver()).as("refused before the device was resolved: sysfs still names its driver").contains("xe");
             assertThat(rig.simLines).noneMatch(l -> l.startsWith("unbind"));
             assertThat(rig.model.wedgedWith(rig.gpu(0).bdf())).as("still wedged, never unbound").isPresent();
             assertThat(rig.log()).contains("outcome=refused", "cannot journal");
@@ -171,6 +173,7 @@ class RecoveryEndToEndTest {
                     .containsExactly(org.assertj.core.groups.Tuple.tuple(Step.DRAIN, Outcome.OK), org.assertj.core.groups.Tuple.tuple(Step.UNBIND, Outcome.OK), org.assertj.core.groups.Tuple.tuple(Step.BIND, Outcome.TIMEOUT));
             assertThat(r.reason()).contains("bind timeout", "left unbound", "echo 0000:06:00.0 >");
             assertThat(r.cardAfter()).isEmpty();
+            assertThat(r.driver()).as("the driver the wedge found, though this attempt left the device without one").contains("xe");
             assertThat(rig.log()).contains("recovery-end", "outcome=failed");
             // the driver's next method: the probe fails only once, so the bus reset brings it back
             var escalation = rig.nextReport(WAIT);

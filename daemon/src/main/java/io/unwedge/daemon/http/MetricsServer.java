@@ -17,7 +17,8 @@ import java.util.function.Supplier;
 /**
  * The daemon's HTTP endpoint, on the JDK's own {@link HttpServer} with a virtual thread per exchange:
  * <ul>
- *   <li>{@code GET /metrics}: the Prometheus text format 0.0.4, read at scrape time;</li>
+ *   <li>{@code GET /metrics}: the Prometheus text format 0.0.4, read at scrape time and written by the official
+ *       Java client ({@link Scrape});</li>
  *   <li>{@code GET /healthz}: {@code 200 ok} while the event loop is alive, else {@code 503} and why
  *       ({@link Health});</li>
  * </ul>
@@ -126,7 +127,7 @@ public final class MetricsServer implements AutoCloseable {
         if (!path.equals("/metrics") && !path.equals("/healthz")) return Answer.text(404, "not found: " + path + " (try /metrics or /healthz)");
         if (!method.equals("GET") && !method.equals("HEAD")) return Answer.text(405, method + " is not allowed here: GET or HEAD");
         try {
-            if (path.equals("/metrics")) return new Answer(200, Exposition.CONTENT_TYPE, scrape.text());
+            if (path.equals("/metrics")) return new Answer(200, Scrape.CONTENT_TYPE, scrape.text());
             return switch (scrape.health()) {
                 case Health.Ok ok -> Answer.text(200, "ok");
                 case Health.Unhealthy(var reason) -> Answer.text(503, reason);

@@ -1,66 +1,112 @@
 package io.unwedge.daemon.http;
 
+import static io.unwedge.daemon.http.MetricsRegistry.PROPERTIES;
+
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Info;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.MultiCollector;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot.GaugeDataPointSnapshot;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import io.unwedge.daemon.EventLog;
+import io.unwedge.daemon.Supervisor;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.ToLongFunction;
 
 /**
- * One {@code /metrics} answer, put together when it is asked for: the daemon's own counters
- * ({@link io.unwedge.daemon.Supervisor.Stats}), the {@link MetricsRegistry}'s, then gauges read now (the
- * cards in sysfs, the journal's quarantines). docs/metrics.md lists every family; they are written in that order.
+ * One {@code /metrics} answer, put together when it is asked for, in the client's text format 0.0.4: the
+ * daemon's own counters ({@link Supervisor.Stats}, read through callbacks), the {@link MetricsRegistry}'s,
+ * and gauges read now (the cards in sysfs, the journal's quarantines). The client writes families sorted by
+ * name and each family's series sorted by their labels. docs/metrics.md lists every family.
  */
 final class Scrape {
 
-    private final MetricsRegistry registry;
+    /** The content type a scraper is told: {@code text/plain; version=0.0.4; charset=utf-8}. */
+    static final String CONTENT_TYPE = PrometheusTextFormatWriter.CONTENT_TYPE;
+
+    // 0.0.4, without _created series (the client's default for this format): a restart shows as counters going back to 0
+    private static final PrometheusTextFormatWriter WRITER = PrometheusTextFormatWriter.create();
+
     private final MetricsServer.Sources sources;
     private final EventLog log;
+    private final PrometheusRegistry registry = new PrometheusRegistry();
     private final AtomicBoolean journalFailing = new AtomicBoolean();
 
-    Scrape(MetricsRegistry registry, MetricsServer.Sources sources, EventLog log) {
-        this.registry = Objects.requireNonNull(registry);
+    Scrape(MetricsRegistry recoveries, MetricsServer.Sources sources, EventLog log) {
+        Objects.requireNonNull(recoveries);
         this.sources = Objects.requireNonNull(sources);
         this.log = Objects.requireNonNull(log);
+        Gauge.builder(PROPERTIES).name("unwedge_up").help("1 while the daemon serves this endpoint.").register(registry).set(1);
+        Info.builder(PROPERTIES).name("unwedge_build_info").help("Always 1; the daemon's version is the label.")
+                .labelNames("version").register(registry).addLabelValues(sources.version());
+        stat("unwedge_uevents_total", "Uevents received from the kernel and accepted, of every subsystem.", Supervisor.Stats::events);
+        stat("unwedge_wedges_total", "WEDGED= events recognised, handled or ignored.", Supervisor.Stats::wedges);
+        stat("unwedge_wedges_ignored_total", "Wedges not handled: seen while stopping, or a WEDGED= event that could not be trusted.",
+                Supervisor.Stats::ignoredWedges);
+        CounterWithCallback.builder(PROPERTIES).name("unwedge_uevents_dropped_total")
+                .help("Netlink messages dropped before parsing, by why: spoofed (not from the kernel), malformed, truncated.")
+                .labelNames("kind").callback(c -> {
+                    var s = sources.stats().get();
+                    c.call(s.malformed(), "malformed");
+                    c.call(s.spoofed(), "spoofed");
+                    c.call(s.truncated(), "truncated");
+                }).register(registry);
+        stat("unwedge_netlink_overflows_total",
+                "Times the kernel dropped uevents for a full socket buffer (ENOBUFS); sysfs was re-read each time.", Supervisor.Stats::overflows);
+        GaugeWithCallback.builder(PROPERTIES).name("unwedge_cards").help("GPU cards (DRM primary minors of PCI devices) in sysfs now.")
+                .callback(g -> g.call(sources.cards().getAsInt())).register(registry);
+        registry.register((MultiCollector) this::journal);
+        registry.register((MultiCollector) recoveries::scrape);
+    }
+
+    /** An unlabelled counter read from the supervisor's stats at each scrape. */
+    private void stat(String name, String help, ToLongFunction<Supervisor.Stats> value) {
+        CounterWithCallback.builder(PROPERTIES).name(name).help(help)
+                .callback(c -> c.call(value.applyAsLong(sources.stats().get()))).register(registry);
     }
 
     Health health() {
         return sources.health().get();
     }
 
+    /** @throws RuntimeException what a source threw (a bug): the server answers 500 */
     String text() {
-        var out = new Exposition();
-        out.family("unwedge_up", Exposition.Type.GAUGE, "1 while the daemon serves this endpoint.")
-                .sample("unwedge_up", 1);
-        out.family("unwedge_build_info", Exposition.Type.GAUGE, "Always 1; the daemon's version is the label.")
-                .sample("unwedge_build_info", 1, "version", sources.version());
-        var s = sources.stats().get();
-        out.family("unwedge_uevents_total", Exposition.Type.COUNTER, "Uevents received from the kernel and accepted, of every subsystem.")
-                .sample("unwedge_uevents_total", s.events());
-        out.family("unwedge_wedges_total", Exposition.Type.COUNTER, "WEDGED= events recognised, handled or ignored.")
-                .sample("unwedge_wedges_total", s.wedges());
-        out.family("unwedge_wedges_ignored_total", Exposition.Type.COUNTER,
-                        "Wedges not handled: seen while stopping, or a WEDGED= event that could not be trusted.")
-                .sample("unwedge_wedges_ignored_total", s.ignoredWedges());
-        out.family("unwedge_uevents_dropped_total", Exposition.Type.COUNTER,
-                        "Netlink messages dropped before parsing, by why: spoofed (not from the kernel), malformed, truncated.")
-                .sample("unwedge_uevents_dropped_total", s.malformed(), "kind", "malformed")
-                .sample("unwedge_uevents_dropped_total", s.spoofed(), "kind", "spoofed")
-                .sample("unwedge_uevents_dropped_total", s.truncated(), "kind", "truncated");
-        out.family("unwedge_netlink_overflows_total", Exposition.Type.COUNTER,
-                        "Times the kernel dropped uevents for a full socket buffer (ENOBUFS); sysfs was re-read each time.")
-                .sample("unwedge_netlink_overflows_total", s.overflows());
-        registry.writeTo(out);
-        out.family("unwedge_cards", Exposition.Type.GAUGE, "GPU cards (DRM primary minors of PCI devices) in sysfs now.")
-                .sample("unwedge_cards", sources.cards().getAsInt());
-        int quarantined = quarantined();
-        out.family("unwedge_journal_up", Exposition.Type.GAUGE, "1 when this scrape could read the journal, else 0.")
-                .sample("unwedge_journal_up", quarantined >= 0 ? 1 : 0);
-        // left out when the journal cannot say: a 0 would claim nothing is quarantined
-        if (quarantined >= 0) {
-            out.family("unwedge_quarantined_devices", Exposition.Type.GAUGE, "Devices quarantined now; `unwedge release DEVICE` ends one.")
-                    .sample("unwedge_quarantined_devices", quarantined);
+        var out = new ByteArrayOutputStream(8192);
+        try {
+            WRITER.write(out, registry.scrape());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // a ByteArrayOutputStream does not fail
         }
-        return out.text();
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * {@code unwedge_journal_up}, and {@code unwedge_quarantined_devices} only when the journal could say:
+     * a 0 would claim nothing is quarantined. Both from one read.
+     */
+    private MetricSnapshots journal() {
+        int quarantined = quarantined();
+        var families = new ArrayList<MetricSnapshot>(2);
+        families.add(gauge("unwedge_journal_up", "1 when this scrape could read the journal, else 0.", quarantined >= 0 ? 1 : 0));
+        if (quarantined >= 0) {
+            families.add(gauge("unwedge_quarantined_devices", "Devices quarantined now; `unwedge release DEVICE` ends one.", quarantined));
+        }
+        return new MetricSnapshots(families);
+    }
+
+    private static GaugeSnapshot gauge(String name, String help, double value) {
+        return GaugeSnapshot.builder().name(name).help(help).dataPoint(GaugeDataPointSnapshot.builder().value(value).build()).build();
     }
 
     /** The journal's count, or -1; a failure is logged when it starts and when it ends, not at every scrape. */

@@ -45,7 +45,7 @@ class MetricsDocTest {
                 missing.add(m.group(1) + " " + m.group(2));
             }
         }
-        assertThat(families).isEqualTo(13);
+        assertThat(families).isEqualTo(16);
         assertThat(missing).as("families docs/metrics.md has no row for, with their type").isEmpty();
     }
 }
