@@ -242,4 +242,28 @@ class DrainEndToEndTest {
             assertThat(c.lines()).isEmpty();
         }
     }
+
+    @Test
+    void eachDeviceIsDrainedByItsOwnPolicy() throws Exception {
+        var terminate = policy(Mode.TERMINATE, 200, false);
+        var notifyOnly = policy(Mode.NOTIFY_ONLY, 200, false);
+        try (var rig = new Rig(dir, 2, Rig.timeouts(5000, 100), terminate,
+                (driver, bdf) -> bdf.toString().equals("0000:06:00.0") ? notifyOnly : terminate)) {
+            var held0 = VirtualClient.start(VirtualClient.node(rig.host, "card0"), Options.of(Behaviour.STUBBORN), l -> {});
+            clients.add(held0);
+            var held1 = VirtualClient.start(VirtualClient.node(rig.host, "card1"), Options.of(Behaviour.STUBBORN), l -> {});
+            clients.add(held1);
+
+            rig.model.wedge("card0", REBIND, Optional.empty());
+            var r0 = rig.nextReport(WAIT);
+            assertThat(r0.result()).as(rig.log()).isEqualTo(Result.RECOVERED);
+            assertThat(held0.waitFor(Duration.ofSeconds(10))).as("card0's device table: terminate, then SIGKILL").isPresent();
+
+            rig.model.wedge("card1", REBIND, Optional.empty());
+            var r1 = rig.nextReport(WAIT);
+            assertThat(r1.result()).isEqualTo(Result.REFUSED);
+            assertThat(r1.reason()).contains("holders remain: ", "notify-only");
+            assertThat(held1.isAlive()).as("card1's: notify-only, nobody signalled").isTrue();
+        }
+    }
 }

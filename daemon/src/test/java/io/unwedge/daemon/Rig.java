@@ -109,6 +109,17 @@ final class Rig implements AutoCloseable {
 
     Rig(Path dir, int gpus, Timeouts timeouts, boolean dryRun, boolean kernel, DrainPolicy drain, Before before, RecoveryPolicy policy,
         VirtualHost.Options options, Telemetry.Policy telemetry) throws Exception {
+        this(dir, gpus, timeouts, dryRun, kernel, drain, before, policy, options, telemetry, (driver, bdf) -> drain);
+    }
+
+    /** Through the kernel, with a drain policy chosen per device (the config's driver and device tables). */
+    Rig(Path dir, int gpus, Timeouts timeouts, DrainPolicy drain, Supervisor.DrainChooser drainFor) throws Exception {
+        this(dir, gpus, timeouts, false, true, drain, (journal, host, model) -> {}, RecoveryPolicy.DEFAULT, VirtualHost.Options.DEFAULT,
+                Telemetry.Policy.DEFAULT, drainFor);
+    }
+
+    Rig(Path dir, int gpus, Timeouts timeouts, boolean dryRun, boolean kernel, DrainPolicy drain, Before before, RecoveryPolicy policy,
+        VirtualHost.Options options, Telemetry.Policy telemetry, Supervisor.DrainChooser drainFor) throws Exception {
         host = VirtualHost.create(dir.resolve("host"), gpus, GpuModel.XE, 0, options);
         topology = new Topology(new Sysfs(host.sys()));
         UeventSink sink;
@@ -136,7 +147,7 @@ final class Rig implements AutoCloseable {
         model.start();
         before.arrange(journal, host, model);
         supervisor = new Supervisor(source, topology, new Supervisor.Settings(timeouts, dryRun, drain, Path.of("/proc"), Optional.empty(), policy,
-                (driver, bdf) -> drain, telemetry, Optional.empty()), log, reports::add, Optional.of(journal),
+                drainFor, telemetry, Optional.empty()), log, reports::add, Optional.of(journal),
                 notifier, heartbeat);
         loop = Thread.ofPlatform().name("test-supervisor").start(() -> {
             try {
