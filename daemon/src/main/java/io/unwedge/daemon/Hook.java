@@ -261,7 +261,11 @@ public record Hook(List<String> argv, Duration timeout, Duration killGrace) {
         /** the driver said {@code none}: nothing to recover, telemetry optional */
         NONE,
         /** a task reached its repeat-offence threshold */
-        OFFENCE;
+        OFFENCE,
+        /** the unknown policy {@code request-reboot}: the operator's command that schedules a reboot */
+        REBOOT,
+        /** xe's survivability mode: the firmware flash command */
+        FIRMWARE;
 
         @Override
         public String toString() {
@@ -288,11 +292,17 @@ public record Hook(List<String> argv, Duration timeout, Duration killGrace) {
      * {@code UNWEDGE_CARD_AFTER} (when the device came back: the card number may have changed).
      */
     public static Map<String, String> environment(WedgedEvent event, Optional<String> driver, RecoveryReport report) {
+        return environment(event, driver, report.result(), report.method(), report.reason(), report.cardAfter());
+    }
+
+    /** A post hook's environment from an attempt's end, before its report is made. */
+    static Map<String, String> environment(WedgedEvent event, Optional<String> driver, RecoveryReport.Result result,
+                                           Optional<io.unwedge.core.RecoveryMethod> method, String reason, Optional<String> cardAfter) {
         var env = base(Phase.POST, event, driver);
-        env.put("UNWEDGE_OUTCOME", report.result().toString());
-        report.method().ifPresent(m -> env.put("UNWEDGE_METHOD", m.token()));
-        env.put("UNWEDGE_REASON", report.reason());
-        report.cardAfter().ifPresent(c -> env.put("UNWEDGE_CARD_AFTER", c));
+        env.put("UNWEDGE_OUTCOME", result.toString());
+        method.ifPresent(m -> env.put("UNWEDGE_METHOD", m.token()));
+        env.put("UNWEDGE_REASON", reason);
+        cardAfter.ifPresent(c -> env.put("UNWEDGE_CARD_AFTER", c));
         return env;
     }
 

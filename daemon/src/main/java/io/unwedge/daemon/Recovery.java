@@ -230,7 +230,9 @@ final class Recovery {
         log.info("recovery-start", "card", device.card(), "bdf", device.bdf(), "driver", driver, "method", method,
                 "seqnum", event.seqnum(), "task", event.task().orElse(null), "steps", String.join(",", attempt.steps().stream().map(Step::toString).toList()),
                 attempt.why());
-        hook("pre", policy.preRecovery(), device, Map.of("UNWEDGE_METHOD", method.token()));
+        var pre = new LinkedHashMap<>(Hook.environment(Hook.Phase.PRE, event, device.driver()));
+        pre.put("UNWEDGE_METHOD", method.token());
+        hook(Hook.Phase.PRE, policy.preRecovery(), device, pre);
         Ended ended = null;
         for (var step : attempt.steps()) {
             StepResult r;
@@ -275,9 +277,8 @@ final class Recovery {
         restoreResetMethod(device);
         if (ended == null) ended = new Ended(Result.RECOVERED, attempt.why());
         var outcome = ended;
-        hook("post", policy.postRecovery(), device, Map.of("UNWEDGE_METHOD", method.token(), "UNWEDGE_OUTCOME", outcome.result().toString(),
-                "UNWEDGE_REASON", outcome.reason(),
-                "UNWEDGE_CARD_AFTER", topology.byBdf(device.bdf()).map(GpuDevice::card).orElse("")));
+        hook(Hook.Phase.POST, policy.postRecovery(), device, Hook.environment(event, device.driver(), outcome.result(), Optional.of(method),
+                outcome.reason(), topology.byBdf(device.bdf()).map(GpuDevice::card)));
         return ended;
     }
 
@@ -470,7 +471,7 @@ final class Recovery {
         touched = true;
         long t0 = System.nanoTime();
         var argv = policy.methods().vendorCommands().get(device.driver().orElseThrow());
-        var ran = commands.run("vendor", argv, env(device, Map.of("UNWEDGE_PHASE", "vendor")));
+        var ran = commands.run(Hook.Phase.VENDOR.toString(), argv, Hook.environment(Hook.Phase.VENDOR, event, device.driver()));
         Outcome outcome = ran.ok() ? Outcome.OK : Outcome.ERROR;
         String detail = String.join(" ", argv) + ": " + ran.summary();
         if (ran.ok()) {
@@ -652,13 +653,13 @@ final class Recovery {
                     h.reason() + "; the device stays as it is: an operator must act");
             return finish(Result.HANDED_OFF, h.method(), h.reason() + "; alerted, the device is left as it is");
         }
-        String phase = switch (to.kind()) {
-            case HOOK -> "unknown";
-            case REQUEST_REBOOT -> "reboot";
-            case FIRMWARE_FLASH -> "firmware";
+        var phase = switch (to.kind()) {
+            case HOOK -> Hook.Phase.UNKNOWN;
+            case REQUEST_REBOOT -> Hook.Phase.REBOOT;
+            case FIRMWARE_FLASH -> Hook.Phase.FIRMWARE;
             case ALERT -> throw new AssertionError();
         };
-        var ran = commands.run(phase, to.command(), env(device, Map.of("UNWEDGE_PHASE", phase)));
+        var ran = commands.run(phase.toString(), to.command(), Hook.environment(phase, event, device.driver()));
         log.log(ran.ok() ? EventLog.Level.WARN : EventLog.Level.ERROR, "recovery-handoff", "card", device.card(), "bdf", device.bdf(),
                 "to", to.kind(), "ok", ran.ok(), String.join(" ", to.command()) + ": " + ran.summary());
         return finish(Result.HANDED_OFF, h.method(), h.reason() + "; ran " + String.join(" ", to.command()) + ": " + ran.summary());
@@ -703,27 +704,10 @@ final class Recovery {
         return journal.map(j -> j.clock().instant()).orElseGet(Instant::now);
     }
 
-    /** The wedge in a command's environment. */
-    private Map<String, String> env(GpuDevice device, Map<String, String> extra) {
-        var env = new LinkedHashMap<String, String>();
-        env.put("UNWEDGE_CARD", device.card());
-        env.put("UNWEDGE_BDF", device.bdf().toString());
-        env.put("UNWEDGE_DRIVER", device.driver().orElse(""));
-        env.put("UNWEDGE_METHODS", event.rawMethods());
-        env.put("UNWEDGE_SEQNUM", Long.toString(event.seqnum()));
-        event.task().ifPresent(t -> {
-            env.put("UNWEDGE_PID", Integer.toString(t.pid()));
-            env.put("UNWEDGE_TASK", t.comm());
-        });
-        env.putAll(extra);
-        return env;
-    }
-
-    private void hook(String phase, List<String> argv, GpuDevice device, Map<String, String> extra) {
+    /** A pre- or post-recovery hook: its failure is said, and changes nothing. */
+    private void hook(Hook.Phase phase, List<String> argv, GpuDevice device, Map<String, String> env) {
         if (argv.isEmpty()) return;
-        var env = new LinkedHashMap<>(extra);
-        env.put("UNWEDGE_PHASE", phase);
-        var ran = commands.run(phase, argv, env(device, env));
+        var ran = commands.run(phase.toString(), argv, env);
         log.log(ran.ok() ? EventLog.Level.INFO : EventLog.Level.WARN, "hook", "phase", phase, "card", device.card(), "bdf", device.bdf(),
                 "ok", ran.ok(), String.join(" ", argv) + ": " + ran.summary());
     }
