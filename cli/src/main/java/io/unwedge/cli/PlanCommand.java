@@ -10,7 +10,6 @@ import io.unwedge.core.safety.Exclusion;
 import io.unwedge.core.safety.Safety;
 import io.unwedge.daemon.SafetyCheck;
 import io.unwedge.daemon.journal.Journal;
-import io.unwedge.host.sysfs.Sysfs;
 import io.unwedge.host.sysfs.Topology;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,9 +32,8 @@ final class PlanCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "DEVICE", description = "primary minor (card1) or PCI address (0000:06:00.0)") String device;
     @Option(names = "--methods", defaultValue = "rebind,bus-reset",
             description = "the WEDGED= value, as a driver sends it (default ${DEFAULT-VALUE})") String methods;
-    @Option(names = "--sysfs", description = "sysfs root (default: the real /sys, read only)") Path sysfs;
+    @picocli.CommandLine.Mixin HostOptions host;
     @Option(names = "--config", description = "config file (default: /etc/unwedge/unwedge.toml on the real /sys; none for a virtual host)") Path config;
-    @Option(names = "--state-dir", description = "where the journal is (default: /var/lib/unwedge, or DIR/state beside --sysfs)") Path stateDir;
     @Option(names = "--json", description = "JSON instead of text") boolean json;
 
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
@@ -46,16 +44,14 @@ final class PlanCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        var root = new Sysfs(sysfs == null ? Sysfs.REAL_ROOT : sysfs);
-        if (!Files.isDirectory(root.devices())) throw new Main.UsageError(root.root() + " has no devices/ directory: not a sysfs root");
-        var topology = new Topology(root);
+        var topology = new Topology(host.sysfs());
         var d = UsersCommand.find(topology, device);
-        var cfg = DaemonCommand.loadConfig(config, sysfs);
+        var cfg = DaemonCommand.loadConfig(config, host.sysfs);
         var policy = cfg.recoveryPolicy();
         var event = wedge(d, methods);
         var hw = topology.hardware(d);
         var decision = Planner.decide(event, d, hw, policy.methods());
-        Path state = stateDir != null ? stateDir : sysfs == null ? cfg.daemon().stateDir() : root.root().getParent().resolve("state");
+        Path state = host.stateDir(cfg.daemon().stateDir());
         String safety;
         boolean allowed = true;
         if (!Files.isRegularFile(state.resolve(Journal.FILE))) {

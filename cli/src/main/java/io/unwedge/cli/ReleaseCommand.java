@@ -25,8 +25,7 @@ final class ReleaseCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "DEVICE",
             description = "PCI address (0000:06:00.0), or the card it had (card1; found in sysfs, or in the journal when unbound)") String device;
-    @Option(names = "--state-dir", description = "where the journal is (default: /var/lib/unwedge, or DIR/state beside --sysfs)") Path stateDir;
-    @Option(names = "--sysfs", description = "sysfs root (default: the real /sys)") Path sysfs;
+    @picocli.CommandLine.Mixin HostOptions host;
     @Option(names = "--bind", description = "also bind the device to the driver its last recovery unbound it from") boolean bind;
     @Option(names = "--json", description = "JSON instead of text") boolean json;
 
@@ -38,10 +37,8 @@ final class ReleaseCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        var root = new Sysfs(sysfs == null ? Sysfs.REAL_ROOT : sysfs);
-        if (sysfs != null && !Files.isDirectory(root.devices())) throw new Main.UsageError(root.root() + " has no devices/ directory: not a sysfs root");
-        var topology = new Topology(root);
-        Path state = stateDir != null ? stateDir : sysfs == null ? Path.of("/var/lib/unwedge") : root.root().getParent().resolve("state");
+        var topology = new Topology(host.sysfs());
+        Path state = host.stateDir(Path.of("/var/lib/unwedge"));
         if (!Files.isRegularFile(state.resolve(Journal.FILE))) {
             throw new Main.UsageError("no journal at " + state.resolve(Journal.FILE) + " (is --state-dir the daemon's?)");
         }
