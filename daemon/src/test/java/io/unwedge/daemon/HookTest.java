@@ -221,6 +221,9 @@ class HookTest {
             assertThat(e.output()).isIn("bye\n", "bye\n[unwedge: the output did not end within the grace after the hook; not waited for]\n");
         });
         assertThat(left.isAlive()).as("not ours to kill once the hook has exited").isTrue();
+        // the shell forks, then the child execs sleep: on a loaded machine we may look in between
+        long execed = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (!left.info().command().map(c -> c.endsWith("sleep")).orElse(false) && System.nanoTime() < execed) Thread.sleep(10);
         assertThat(left.info().command()).hasValueSatisfying(c -> assertThat(c).endsWith("sleep"));
     }
 

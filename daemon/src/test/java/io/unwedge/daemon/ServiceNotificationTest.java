@@ -124,6 +124,10 @@ class ServiceNotificationTest {
             }
         });
         var interval = Duration.ofMillis(200);
+        // as under systemd, the watchdog starts at READY: a loaded machine's start-up is not the loop being stuck
+        long ready = System.nanoTime() + WAIT.toNanos();
+        while (notifier.states.stream().noneMatch(st -> st.startsWith("READY=1")) && System.nanoTime() < ready) Thread.sleep(5);
+        assertThat(notifier.states).anyMatch(st -> st.startsWith("READY=1"));
         try (var watchdog = new Watchdog(heartbeat, interval, notifier, watchdogLog)) {
             watchdog.start();
             // idle: blocked in receive for several intervals, and pinged every half interval all the same
