@@ -40,12 +40,20 @@ public final class Main implements Runnable {
                 return failed(e, new java.io.PrintWriter(System.err, true));
             }
         }
+        // the daemon lives for months: the whole tree's picocli model (every command's reflection, 2 MB of
+        // heap and metaspace measured) would stay with it for nothing
+        if (args.length > 0 && args[0].equals("daemon")) return daemon().execute(java.util.Arrays.copyOfRange(args, 1, args.length));
         return commandLine().execute(args);
     }
 
     /** The command line with the exit codes and error handling every command shares (tests set its out and err). */
     static CommandLine commandLine() {
         return shared(new CommandLine(new Main()));
+    }
+
+    /** {@code unwedge daemon} alone, with the same exit codes and error handling. */
+    static CommandLine daemon() {
+        return shared(new CommandLine(new DaemonCommand()).setCommandName("unwedge daemon"));
     }
 
     /** {@code unwedge handle-uevent} alone, with the same exit codes and error handling. */
