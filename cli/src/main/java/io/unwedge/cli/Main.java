@@ -127,9 +127,10 @@ public final class Main implements Runnable {
             return new String[] {"unwedge " + number() + " (Java " + Runtime.version() + ")"};
         }
 
-        /** The jar's Implementation-Version, else 0.1.0-dev. */
+        /** The jar's Implementation-Version, else the package's (jpackage's launcher sets jpackage.app-version), else 0.1.0-dev. */
         static String number() {
             String v = Main.class.getPackage().getImplementationVersion();
+            if (v == null) v = System.getProperty("jpackage.app-version");
             return v == null ? "0.1.0-dev" : v;
         }
     }
