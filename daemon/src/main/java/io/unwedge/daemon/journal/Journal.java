@@ -150,7 +150,11 @@ public final class Journal implements AutoCloseable {
                     INSERT INTO recoveries (event_id, bdf, card, started_at, escalated_from)
                     SELECT ?1, ?2, ?3, ?4, id FROM recoveries WHERE id = ?5 AND event_id = ?1 AND bdf = ?2 RETURNING id""",
                     eventId, event.bdf().toString(), event.card(), us(clock.instant()), escalatedFrom); var rs = s.executeQuery()) {
-                if (rs.next()) return rs.getLong(1);
+                if (rs.next()) {
+                    long id = rs.getLong(1);
+                    if (rs.next()) throw new SQLException("more than one id returned"); // to the commit: see insert()
+                    return id;
+                }
             } catch (SQLException e) {
                 throw failed(what, e);
             }
@@ -1046,7 +1050,11 @@ public final class Journal implements AutoCloseable {
     private long insert(String what, String sql, Object... args) throws JournalException {
         try (var s = prepare(sql, args); var rs = s.executeQuery()) {
             if (!rs.next()) throw new SQLException("no id returned");
-            return rs.getLong(1);
+            long id = rs.getLong(1);
+            // step the statement to its end: that is where an autocommit commits, and where a full disk says so.
+            // Closing it would reset it and drop the error, handing back the id of a row that was never written.
+            if (rs.next()) throw new SQLException("more than one id returned");
+            return id;
         } catch (SQLException e) {
             throw failed(what, e);
         }
