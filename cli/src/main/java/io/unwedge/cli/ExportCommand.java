@@ -1,5 +1,6 @@
 package io.unwedge.cli;
 
+import io.unwedge.core.PciAddress;
 import io.unwedge.daemon.journal.Journal;
 import io.unwedge.daemon.journal.JournalException;
 import java.io.IOException;
@@ -8,44 +9,73 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "export", mixinStandardHelpOptions = true,
-        description = {"Writes the journal as JSON lines on stdout: one object per recovery, oldest first, with its event",
-                "(and the raw uevent, NULs as \\u0000), its steps and its restart rows.",
+        description = {"Writes everything the journal holds as JSON lines on stdout, each with its \"kind\": event (with the raw",
+                "uevent, NULs as \\u0000), recovery (with its steps), drain (one holder of a drain), restart, telemetry,",
+                "quarantine; kind by kind in that order, each oldest first.",
                 "Reads the journal read-only in one snapshot: safe while the daemon runs."})
 final class ExportCommand implements Callable<Integer> {
 
+    private static final Pattern CARD = Pattern.compile("card\\d+");
+
     @Mixin JournalOptions journal;
-    @Option(names = "--since", paramLabel = "WHEN", description = "only recoveries started since: an ISO-8601 instant (2026-11-25T10:00:00Z) or a time ago (90s, 15m, 1h, 2d)") String since;
+    @Option(names = "--since", paramLabel = "WHEN", description = "only rows since: an ISO-8601 instant (2026-11-25T10:00:00Z) or a time ago (90s, 15m, 1h, 2d)") String since;
+    @Option(names = "--device", paramLabel = "BDF|cardN", description = "only this PCI function's rows (0000:06:00.0), or the card's (the number it had when it wedged)") String device;
 
     private final PrintStream out = System.out;
 
     @Override
     public Integer call() throws Exception {
         var from = since == null ? Optional.<Instant>empty() : Optional.of(HistoryCommand.since(since, Instant.now()));
+        Optional<PciAddress> bdf = Optional.empty();
+        Optional<String> card = Optional.empty();
+        if (device != null) {
+            if (CARD.matcher(device).matches()) card = Optional.of(device);
+            else bdf = Optional.of(PciAddress.parse(device).orElseThrow(
+                    () -> new Main.UsageError("--device must be a BDF like 0000:06:00.0 or a card like card1, not '" + device + "'")));
+        }
         try (var j = journal.open()) {
-            export(j, from, out);
+            export(j, new Journal.ExportFilter(from, bdf, card), out);
         }
         if (out.checkError()) throw new IOException("cannot write the export to stdout");
         return ExitCode.OK.code;
     }
 
-    /** Every recovery since {@code from} as one JSON line each; returns how many. */
-    static long export(Journal j, Optional<Instant> from, PrintStream out) throws JournalException, IOException {
-        return j.export(from, e -> out.println(line(e)));
+    /** Every row {@code filter} matches, one JSON line each; returns how many. */
+    static long export(Journal j, Journal.ExportFilter filter, PrintStream out) throws JournalException, IOException {
+        return j.export(filter, e -> out.println(line(e)));
     }
 
-    /** One line: the recovery as `history --json` has it, then its event's raw uevent, its steps, its restarts. */
+    /** One line: {@code kind} first, then the row's fields (a recovery's as `show --json` has them, without holders). */
     static String line(Journal.Exported e) {
-        String detail = ShowCommand.json(e.detail()); // {recovery..., "steps": [...]}
-        var restarts = e.restarts().stream().map(r -> new Json.Raw(Json.object("at", r.at(), "found", r.found(), "action", r.action(),
-                "detail", r.detail()))).toList();
-        // the kernel's bytes are UTF-8 (the decoder refused anything else before the event was journaled)
-        String raw = new String(e.rawUevent(), StandardCharsets.UTF_8);
-        String tail = ", \"raw_uevent\": " + Json.quote(raw) + ", \"restarts\": " + Json.array(restarts) + "}";
-        return (detail.substring(0, detail.length() - 1) + tail).replace(",\n ", ", ");
+        String json = switch (e) {
+            case Journal.Exported.Event ev -> Json.object("kind", "event", "id", ev.id(), "received_at", ev.receivedAt(),
+                    "seqnum", ev.seqnum(), "card", ev.card(), "bdf", ev.bdf(), "methods", ev.methods(), "task", ev.task(),
+                    // the kernel's bytes are UTF-8 (the decoder refused anything else before the event was journaled)
+                    "raw_uevent", new String(ev.rawUevent(), StandardCharsets.UTF_8));
+            case Journal.Exported.Recovery r -> "{\"kind\": \"recovery\", " + ShowCommand.json(r.detail()).substring(1);
+            case Journal.Exported.Drain d -> "{\"kind\": \"drain\", " + drainFields(d);
+            case Journal.Exported.Restart x -> Json.object("kind", "restart", "recovery_id", x.row().recoveryId(), "at", x.row().at(),
+                    "found", x.row().found(), "action", x.row().action(), "detail", x.row().detail());
+            case Journal.Exported.Telemetry t -> Json.object("kind", "telemetry", "id", t.row().id(), "event_id", t.row().eventId(),
+                    "at", t.row().at(), "bdf", t.row().bdf(), "card", t.row().card(), "pid", t.row().pid(), "task", t.row().task(),
+                    "exe", t.row().exe(), "devcoredumps", t.row().devcoredumps().stream().map(Object::toString).toList(),
+                    "bytes", t.row().bytes(), "note", t.row().note());
+            case Journal.Exported.Quarantine q -> Json.object("kind", "quarantine", "id", q.id(), "bdf", q.bdf(), "since", q.since(),
+                    "reason", q.reason(), "mode", q.mode().toString(), "released_at", q.releasedAt(), "released_by", q.releasedBy());
+        };
+        return json.replace(",\n ", ", "); // arrays as Json writes them break lines; a JSON line may not
+    }
+
+    private static String drainFields(Journal.Exported.Drain d) {
+        var r = d.row();
+        String holder = ShowCommand.holderJson(r.holder());
+        String row = Json.object("id", r.id(), "recovery_id", r.recoveryId(), "step_id", r.stepId(), "at", r.at());
+        return row.substring(1, row.length() - 1) + ", " + holder.substring(1); // {row…, holder…}
     }
 }

@@ -135,9 +135,14 @@ class CrashIT {
                     assertThat(action).as(r.out()).isEqualTo("resumed");
                     assertThat(restarts.getFirst().found()).isEqualTo("unbound");
                     assertThat(crashed.recovery().result()).contains("recovered");
-                    assertThat(crashed.steps().getLast().step()).isEqualTo(Step.BIND);
-                    assertThat(crashed.steps().getLast().outcome()).contains("ok");
-                    assertThat(crashed.steps().getLast().detail().orElseThrow()).startsWith("restart: wrote " + GPU1);
+                    // the restart's bind, then the settle window a recovery would have watched
+                    var steps = crashed.steps();
+                    assertThat(steps.getLast().step()).isEqualTo(Step.SETTLE);
+                    assertThat(steps.getLast().outcome()).contains("ok");
+                    var bind = steps.get(steps.size() - 2);
+                    assertThat(bind.step()).isEqualTo(Step.BIND);
+                    assertThat(bind.outcome()).contains("ok");
+                    assertThat(bind.detail().orElseThrow()).startsWith("restart: wrote " + GPU1);
                 }
                 default -> {
                     // the bind had been written (or done): found bound

@@ -90,14 +90,18 @@ class JournalIT {
         Path state = recoverOneWedge();
         for (String out : List.of(Files.readString(dir.resolve("export-live.jsonl")),
                 Commands.run(30, "export", "--state-dir", state.toString()).out())) {
-            assertThat(out.lines()).hasSize(1);
-            var line = StrictJson.object(out.lines().findFirst().orElseThrow());
-            assertThat(line).containsEntry("id", 1L).containsEntry("bdf", "0000:06:00.0").containsEntry("card", "card1")
-                    .containsEntry("result", "recovered").containsEntry("task", "glxgears[4242]");
-            assertThat((String) line.get("raw_uevent")).startsWith("change@/devices/").contains("\0WEDGED=rebind,bus-reset\0", "\0SEQNUM=");
+            // nobody held the card: no drain row; no restart, telemetry or quarantine
+            var lines = out.lines().map(StrictJson::object).toList();
+            assertThat(lines).extracting(l -> l.get("kind")).containsExactly("event", "recovery");
+            var event = lines.get(0);
+            assertThat(event).containsEntry("id", 1L).containsEntry("bdf", "0000:06:00.0").containsEntry("card", "card1")
+                    .containsEntry("task", "glxgears[4242]");
+            assertThat((String) event.get("raw_uevent")).startsWith("change@/devices/").contains("\0WEDGED=rebind,bus-reset\0", "\0SEQNUM=");
             assertThat(out).contains("\\u0000WEDGED=rebind,bus-reset\\u0000");
+            var line = lines.get(1);
+            assertThat(line).containsEntry("id", 1L).containsEntry("event_id", 1L).containsEntry("bdf", "0000:06:00.0").containsEntry("card", "card1")
+                    .containsEntry("result", "recovered").containsEntry("task", "glxgears[4242]");
             assertThat(((List<?>) line.get("steps")).stream().<Object>map(x -> ((java.util.Map<?, ?>) x).get("step")).toList()).containsExactly("drain", "unbind", "bind", "settle");
-            assertThat(line.get("restarts")).isEqualTo(List.of());
         }
     }
 
@@ -109,11 +113,19 @@ class JournalIT {
         var all = Commands.run(30, "export", "--state-dir", state.toString());
         assertThat(all.code()).as(all.out()).isZero();
         var rows = all.out().lines().map(StrictJson::object).toList();
-        assertThat(rows).extracting(m -> m.get("id")).containsExactly(1L, 2L);
-        assertThat(rows.get(1).get("restarts")).isEqualTo(List.of(java.util.Map.of("at", "2026-11-25T10:01:05.040Z", "found", "unbound",
-                "action", "resumed", "detail", "restart: bound again")));
+        assertThat(rows).extracting(m -> m.get("kind")).containsExactly("event", "event", "event", "recovery", "recovery",
+                "drain", "drain", "restart", "telemetry", "quarantine", "quarantine");
+        assertThat(rows.get(7)).isEqualTo(java.util.Map.of("kind", "restart", "recovery_id", 2L, "at", "2026-11-25T10:01:05.040Z",
+                "found", "unbound", "action", "resumed", "detail", "restart: bound again"));
         var since = Commands.run(30, "export", "--state-dir", state.toString(), "--since", "2026-11-25T10:00:30Z");
-        assertThat(since.out().lines().map(StrictJson::object).toList()).extracting(m -> m.get("id")).containsExactly(2L);
+        assertThat(since.out().lines().map(StrictJson::object).toList()).extracting(m -> m.get("kind"))
+                .containsExactly("event", "recovery", "restart", "quarantine");
+        var device = Commands.run(30, "export", "--state-dir", state.toString(), "--device", "card1");
+        assertThat(device.out().lines().map(StrictJson::object).toList()).extracting(m -> m.get("kind"))
+                .containsExactly("event", "event", "recovery", "drain", "drain", "telemetry", "quarantine");
+        var bad = Commands.run(30, "export", "--state-dir", state.toString(), "--device", "gpu1");
+        assertThat(bad.code()).isEqualTo(ExitCode.USAGE.code);
+        assertThat(bad.out()).contains("--device must be a BDF like 0000:06:00.0 or a card like card1, not 'gpu1'");
         var none = Commands.run(30, "export", "--state-dir", dir.resolve("nowhere").toString());
         assertThat(none.code()).isEqualTo(ExitCode.USAGE.code);
     }

@@ -7,6 +7,7 @@ import io.unwedge.core.Uevent;
 import io.unwedge.core.WedgedEvent;
 import io.unwedge.daemon.EventLog;
 import io.unwedge.daemon.StepResult;
+import io.unwedge.daemon.journal.DrainRow;
 import io.unwedge.daemon.journal.Journal;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -15,6 +16,8 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -68,5 +71,52 @@ class ShowHistoryTest {
         assertThat(history.out()).contains("(escalated from 1)");
         var escalation = run("show", "2", "--state-dir", dir.toString());
         assertThat(escalation.out()).contains("escalated  from recovery 1");
+    }
+
+    @Test
+    void showPrintsTheHoldersOfEachDrainUnderItsStep() throws Exception {
+        var log = new EventLog(new PrintStream(OutputStream.nullOutputStream()), InstantSource.system(), EventLog.Level.ERROR);
+        long drainStep;
+        try (var j = Journal.open(Files.createDirectories(dir), InstantSource.system(), log)) {
+            var e = wedge();
+            long id = j.beginRecovery(j.recordEvent(e, Instant.now()), e);
+            var intent = j.intent(id, Step.DRAIN);
+            drainStep = intent.id();
+            j.stepEnded(intent, new StepResult(Step.DRAIN, StepResult.Outcome.OK, 40, "free after 40 ms: 2 holder(s) gone"));
+            j.recordDrain(id, Optional.of(intent), List.of(ExportTest.POLITE, ExportTest.STUBBORN));
+            j.stepEnded(j.intent(id, Step.UNBIND), new StepResult(Step.UNBIND, StepResult.Outcome.OK, 2, "wrote"));
+            var xorg = new DrainRow.Holder(900, "Xorg", Optional.of(0), Optional.of("display-manager.service"), Optional.empty(), 3, 12, 2,
+                    Optional.empty(), DrainRow.Outcome.PROTECTED, Optional.empty());
+            j.recordDrain(id, Optional.empty(), List.of(xorg)); // the quarantine's drain
+        }
+        var show = run("show", "1", "--state-dir", dir.toString());
+        assertThat(show.code()).as(show.err()).isZero();
+        var lines = show.out().lines().toList();
+        int ended = lines.indexOf(lines.stream().filter(l -> l.contains("drain ended ok")).findFirst().orElseThrow());
+        assertThat(lines.get(ended + 1).strip())
+                .isEqualTo("holder 4242 glxgears (uid 1000, session-2.scope): 1 fd(s), 1 mapping(s), 1 client(s); SIGTERM, exited after 37 ms");
+        assertThat(lines.get(ended + 2).strip())
+                .isEqualTo("holder 4343 mi\"ner (container 0123456789ab): 2 fd(s), 0 mapping(s), 0 client(s); SIGKILL, killed after 10004 ms");
+        assertThat(lines.get(ended + 3)).contains("unbind intent");
+        assertThat(show.out()).contains("drained before the quarantine's unbind: holder 900 Xorg (uid 0, display-manager.service): "
+                + "3 fd(s), 12 mapping(s), 2 client(s); none, protected");
+
+        var json = run("show", "1", "--state-dir", dir.toString(), "--json");
+        assertThat(json.code()).as(json.err()).isZero();
+        var parsed = StrictJson.object(json.out().strip());
+        @SuppressWarnings("unchecked") var steps = (List<Map<String, Object>>) parsed.get("steps");
+        assertThat(steps.getFirst()).containsEntry("id", drainStep).containsEntry("step", "drain");
+        @SuppressWarnings("unchecked") var holders = (List<Map<String, Object>>) steps.getFirst().get("holders");
+        assertThat(holders).extracting(h -> h.get("pid") + " " + h.get("signal") + " " + h.get("outcome") + " " + h.get("exit_ms"))
+                .containsExactly("4242 SIGTERM exited 37", "4343 SIGKILL killed 10004");
+        assertThat(holders.getFirst()).containsEntry("comm", "glxgears").containsEntry("uid", 1000L).containsEntry("unit", "session-2.scope")
+                .containsEntry("container", StrictJson.NULL).containsEntry("fds", 1L).containsEntry("maps", 1L).containsEntry("clients", 1L);
+        assertThat(steps.get(1)).as("only a drain step has holders").doesNotContainKey("holders");
+        @SuppressWarnings("unchecked") var outside = (List<Map<String, Object>>) parsed.get("holders_outside_steps");
+        assertThat(outside).singleElement().satisfies(h -> assertThat(h).containsEntry("comm", "Xorg").containsEntry("outcome", "protected")
+                .containsEntry("signal", "none").containsEntry("exit_ms", StrictJson.NULL));
+        // history --json is as it was: no holders
+        var history = run("history", "--state-dir", dir.toString(), "--json");
+        assertThat(history.out()).doesNotContain("holders", "drain");
     }
 }

@@ -5,6 +5,7 @@ import io.unwedge.core.holders.DrainPolicy;
 import io.unwedge.core.holders.DrainPolicy.Action;
 import io.unwedge.core.holders.DrainPolicy.Verdict;
 import io.unwedge.core.holders.Holder;
+import io.unwedge.daemon.journal.DrainRow;
 import io.unwedge.host.os.OsException;
 import io.unwedge.host.os.Pidfd;
 import io.unwedge.host.os.Wakeup;
@@ -46,8 +47,21 @@ final class Drain implements AutoCloseable {
     /** A backstop against a scan that keeps seeing something no pidfd can wait for. */
     private static final int MAX_SCANS = 64;
 
-    /** How the drain ended: {@code proceed} false means the recovery is refused with {@code detail}. */
-    record Result(boolean proceed, String detail) {}
+    /**
+     * How the drain ended: {@code proceed} false means the recovery is refused with {@code detail}.
+     *
+     * @param holders every process the drain found, with what it did about each and how each ended: the
+     *                journal's drain rows
+     */
+    record Result(boolean proceed, String detail, List<DrainRow.Holder> holders) {
+        Result {
+            holders = List.copyOf(holders);
+        }
+
+        Result(boolean proceed, String detail) {
+            this(proceed, detail, List.of());
+        }
+    }
 
     private final HolderScan scan;
     private final Sysfs sysfs;
@@ -129,8 +143,17 @@ final class Drain implements AutoCloseable {
         }
     }
 
-    /** Runs the drain for {@code device}, which is still bound; returns whether the recovery may unbind it. */
+    /**
+     * Runs the drain for {@code device}, which is still bound; returns whether the recovery may unbind it, and
+     * how each holder ended.
+     */
     Result run(GpuDevice device) {
+        var tally = new Tally();
+        var r = drain(device, tally);
+        return new Result(r.proceed(), r.detail(), tally.rows());
+    }
+
+    private Result drain(GpuDevice device, Tally tally) {
         var policy = policyFor(device);
         var target = HolderScan.Target.of(device, sysfs, dev);
         long t0 = System.nanoTime();
@@ -146,7 +169,7 @@ final class Drain implements AutoCloseable {
                 var now = holders.holders().stream().map(Holder::pid).toList();
                 for (var gone : new ArrayList<>(known.keySet())) {
                     if (!now.contains(gone)) {
-                        ended(device, gone, known.remove(gone), pidfds.get(gone), sent.getOrDefault(gone, Set.of()));
+                        ended(device, gone, known.remove(gone), pidfds.get(gone), sent.getOrDefault(gone, Set.of()), tally);
                     }
                 }
                 for (var u : holders.uncertain()) log.debug("drain-uncertain", "card", device.card(), "bdf", device.bdf(), u);
@@ -159,6 +182,7 @@ final class Drain implements AutoCloseable {
                 var seen = new ArrayList<DrainPolicy.Seen>();
                 for (var h : holders.holders()) {
                     known.put(h.pid(), h.comm());
+                    tally.seen(h, at);
                     if (firstSeen.putIfAbsent(h.pid(), at) == null) someoneNew = true;
                     seen.add(new DrainPolicy.Seen(h, Duration.ofNanos(at - firstSeen.get(h.pid()))));
                 }
@@ -170,7 +194,7 @@ final class Drain implements AutoCloseable {
                         return new Result(true, "free");
                     }
                     case Verdict.Stop s -> {
-                        for (var a : s.actions()) staying(device, a, told);
+                        for (var a : s.actions()) staying(device, a, told, tally);
                         if (policy.force()) {
                             log.warn("drain-forced", "card", device.card(), "bdf", device.bdf(), "holders", s.why(),
                                     "proceeding with holders left (force): their descriptors and mappings see errors after the rebind");
@@ -182,13 +206,14 @@ final class Drain implements AutoCloseable {
                         var waitFor = new ArrayList<Pidfd>();
                         for (var a : d.actions()) {
                             if (a.stays()) {
-                                staying(device, a, told);
+                                staying(device, a, told, tally);
                                 continue;
                             }
+                            if (a instanceof Action.Send) tally.meant(a.holder().pid());
                             var pidfd = pidfd(pidfds, a.holder().pid());
                             if (pidfd.isEmpty()) continue; // exited since the scan
                             if (a instanceof Action.Send s && sent.computeIfAbsent(s.holder().pid(), p -> EnumSet.noneOf(DrainPolicy.Signal.class)).add(s.signal())) {
-                                send(device, target, pidfd.get(), s);
+                                send(device, target, pidfd.get(), s, tally);
                             }
                             waitFor.add(pidfd.get());
                         }
@@ -219,7 +244,7 @@ final class Drain implements AutoCloseable {
     }
 
     /** The signal, to the process the pidfd names, once /proc says it still holds the device and is not protected. */
-    private void send(GpuDevice device, HolderScan.Target target, Pidfd pidfd, Action.Send s) throws OsException {
+    private void send(GpuDevice device, HolderScan.Target target, Pidfd pidfd, Action.Send s, Tally tally) throws OsException {
         var h = s.holder();
         var again = scan.scan(h.pid(), target);
         if (again.isEmpty()) {
@@ -228,20 +253,27 @@ final class Drain implements AutoCloseable {
             return;
         }
         var why = policyFor(device).protection().why(again.get());
+        if (why.isPresent()) tally.staying(h.pid(), DrainRow.Outcome.PROTECTED);
         if (why.isPresent() || !again.get().comm().equals(h.comm())) {
             log.warn("drain-not-signalled", "card", device.card(), "bdf", device.bdf(), "pid", h.pid(), "comm", again.get().comm(),
                     "signal", s.signal(), why.orElse("its comm changed from " + h.comm() + " since the scan") + ", leaving it alone");
             return;
         }
         boolean delivered = pidfd.signal(s.signal().number);
+        if (delivered) tally.signalled(h.pid(), s.signal());
         log.info("drain-signal", "card", device.card(), "bdf", device.bdf(), "pid", h.pid(), "comm", h.comm(), "signal", s.signal(),
                 "holds", holds(again.get()),
                 delivered ? (s.signal() == DrainPolicy.Signal.TERM ? "SIGKILL follows in " + s.lookAgain().toMillis() + " ms if it stays"
                         : "it has " + s.lookAgain().toMillis() + " ms to be gone") : "it had already exited");
     }
 
-    private void staying(GpuDevice device, Action a, Map<Integer, String> told) {
+    private void staying(GpuDevice device, Action a, Map<Integer, String> told, Tally tally) {
         var h = a.holder();
+        tally.staying(h.pid(), switch (a) {
+            case Action.Spare sp -> DrainRow.Outcome.PROTECTED;
+            case Action.Notify n -> DrainRow.Outcome.NOTIFIED;
+            default -> DrainRow.Outcome.REMAINED;
+        });
         String why = switch (a) {
             case Action.Spare sp -> sp.why() + ": never signalled";
             case Action.Notify n -> "notify-only: not signalled";
@@ -254,21 +286,99 @@ final class Drain implements AutoCloseable {
     }
 
     /** How a holder that is no longer in the scan ended. */
-    private void ended(GpuDevice device, int pid, String comm, Pidfd pidfd, Set<DrainPolicy.Signal> sent) {
+    private void ended(GpuDevice device, int pid, String comm, Pidfd pidfd, Set<DrainPolicy.Signal> sent, Tally tally) {
         String how;
+        DrainRow.Outcome outcome;
         try {
             if (pidfd != null && pidfd.hasExited()) {
                 how = sent.contains(DrainPolicy.Signal.KILL) ? "killed (SIGKILL)"
                         : sent.contains(DrainPolicy.Signal.TERM) ? "exited after SIGTERM" : "exited on its own";
+                outcome = sent.contains(DrainPolicy.Signal.KILL) ? DrainRow.Outcome.KILLED
+                        : sent.isEmpty() && tally.wasMeant(pid) ? DrainRow.Outcome.GONE_BEFORE_SIGNAL : DrainRow.Outcome.EXITED;
             } else if (pidfd != null) {
                 how = "let go of the device and still runs";
+                outcome = sent.isEmpty() && tally.wasMeant(pid) ? DrainRow.Outcome.GONE_BEFORE_SIGNAL : DrainRow.Outcome.RELEASED;
             } else {
                 how = "gone";
+                outcome = sent.isEmpty() ? DrainRow.Outcome.GONE_BEFORE_SIGNAL : DrainRow.Outcome.EXITED;
             }
         } catch (OsException e) {
             how = "gone (" + e.getMessage() + ")";
+            outcome = sent.isEmpty() ? DrainRow.Outcome.GONE_BEFORE_SIGNAL : DrainRow.Outcome.EXITED;
         }
+        tally.gone(pid, outcome, System.nanoTime());
         log.info("drain-holder-gone", "card", device.card(), "bdf", device.bdf(), "pid", pid, "comm", comm, how);
+    }
+
+    /**
+     * What one drain saw and did, holder by holder, for the journal's rows: each holder as last scanned, the
+     * strongest signal it was sent, and its end. Kept beside the loop, not in it: the loop decides, this only
+     * records.
+     */
+    private static final class Tally {
+        private static final class Entry {
+            Holder last;
+            long firstSeen;
+            boolean meant; // a signal was decided for it
+            Optional<DrainPolicy.Signal> signal = Optional.empty();
+            DrainRow.Outcome staying; // how it stays, while it does
+            DrainRow.Outcome ended;   // how it went, once gone
+            Long exitMillis;
+        }
+
+        private final Map<Integer, Entry> entries = new LinkedHashMap<>();
+
+        void seen(Holder h, long atNanos) {
+            var e = entries.computeIfAbsent(h.pid(), p -> new Entry());
+            if (e.last == null || e.ended != null) {
+                // new, or a pid seen gone and found holding again (reused): a holder of its own from here
+                e.firstSeen = atNanos;
+                e.ended = null;
+                e.exitMillis = null;
+            }
+            e.last = h;
+        }
+
+        void meant(int pid) {
+            var e = entries.get(pid);
+            if (e != null) e.meant = true;
+        }
+
+        boolean wasMeant(int pid) {
+            var e = entries.get(pid);
+            return e != null && e.meant;
+        }
+
+        void signalled(int pid, DrainPolicy.Signal signal) {
+            var e = entries.get(pid);
+            // SIGKILL is the strongest: a later SIGTERM never replaces it
+            if (e != null && (e.signal.isEmpty() || signal == DrainPolicy.Signal.KILL)) e.signal = Optional.of(signal);
+        }
+
+        void staying(int pid, DrainRow.Outcome how) {
+            var e = entries.get(pid);
+            if (e != null) e.staying = how;
+        }
+
+        void gone(int pid, DrainRow.Outcome how, long atNanos) {
+            var e = entries.get(pid);
+            if (e == null) return;
+            e.ended = how;
+            e.exitMillis = Math.max(0, (atNanos - e.firstSeen) / 1_000_000);
+        }
+
+        /** One row per holder: how it went, or, still there at the end, how it stayed (remained unless it was spared). */
+        List<DrainRow.Holder> rows() {
+            var out = new ArrayList<DrainRow.Holder>();
+            for (var e : entries.values()) {
+                var h = e.last;
+                var outcome = e.ended != null ? e.ended : e.staying != null ? e.staying : DrainRow.Outcome.REMAINED;
+                out.add(new DrainRow.Holder(h.pid(), h.comm(), h.uid().isPresent() ? Optional.of(h.uid().getAsInt()) : Optional.empty(),
+                        h.placement().unit(), h.placement().container(), h.fds().size(), h.mappings().size(), h.clients().size(),
+                        e.signal, outcome, e.ended != null ? Optional.of(e.exitMillis) : Optional.empty()));
+            }
+            return out;
+        }
     }
 
     private Result refuse(GpuDevice device, String detail) {

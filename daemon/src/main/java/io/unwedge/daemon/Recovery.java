@@ -110,7 +110,11 @@ final class Recovery {
                 eventId = j.recordEvent(event, receivedAt);
                 recoveryId = j.beginRecovery(eventId, event);
             } catch (JournalException e) {
-                return finish(Result.REFUSED, null, "cannot journal: " + e.getMessage() + "; nothing done");
+                // the wedge is in the log even when its row is not: the supervisor's wedged line, and this one
+                log.error("journal-failed", "card", event.card(), "bdf", event.bdf(), "seqnum", event.seqnum(), "methods", event.rawMethods(),
+                        "task", event.task().map(Object::toString).orElse(null), "error", e.getMessage(),
+                        "the wedge cannot be journaled: its recovery is refused before anything is touched");
+                return finish(Result.REFUSED, null, "journal cannot be written: " + e.reason() + "; nothing done, the device is still wedged");
             }
         }
         GpuDevice device;
@@ -250,7 +254,10 @@ final class Recovery {
                     case SETTLE -> settle(device, method);
                 };
             } catch (JournalException e) {
-                ended = new Ended(Result.REFUSED, "cannot journal: " + e.getMessage() + "; nothing done, the device is still wedged");
+                // only before the device was touched: after, a journal failure is survived (intentOnceTouched)
+                log.error("journal-failed", "card", device.card(), "bdf", device.bdf(), "seqnum", event.seqnum(), "step", step, "error", e.getMessage(),
+                        "the " + step + " step's intent cannot be journaled: the recovery is refused before it");
+                ended = new Ended(Result.REFUSED, "journal cannot be written: " + e.reason() + "; nothing done, the device is still wedged");
                 break;
             }
             if (step == Step.DRAIN && r.outcome() == Outcome.REFUSED) {
@@ -325,7 +332,25 @@ final class Recovery {
         long t0 = System.nanoTime();
         var d = drain.run(device);
         var r = new StepResult(Step.DRAIN, d.proceed() ? Outcome.OK : Outcome.REFUSED, (System.nanoTime() - t0) / 1_000_000, d.detail());
-        return ended(intent, r, device, method);
+        var done = ended(intent, r, device, method);
+        recordDrain(intent, d, device);
+        return done;
+    }
+
+    /**
+     * The drain's holders, one journal row each, with its step (none for the quarantine's drain). Their signals
+     * were sent under the step's durable intent; a failure to keep the rows is said, and the next intent (the
+     * unbind's) decides whether the recovery may go on.
+     */
+    private void recordDrain(Optional<Journal.Intent> intent, Drain.Result d, GpuDevice device) {
+        if (journal.isEmpty() || recoveryId < 0 || d.holders().isEmpty()) return;
+        try {
+            journal.get().recordDrain(recoveryId, intent, d.holders());
+        } catch (JournalException e) {
+            log.error("journal-failed", "card", device.card(), "bdf", device.bdf(), "step", Step.DRAIN, "error", e.getMessage(),
+                    "the drain's holders are not journaled (" + d.holders().size() + "); they are in the drain's log lines");
+            if (journalGap.isEmpty()) journalGap = "; journal incomplete from the drain's holders: " + e.reason();
+        }
     }
 
     /** Unbind the GPU; for a reset, every bound function of the device first (they share the reset). */
@@ -674,6 +699,7 @@ final class Recovery {
         String left = "";
         if (mode == QuarantineMode.UNBOUND && !topology.isUnbound(device.bdf()) && topology.isPresent(device.bdf())) {
             var d = drain.run(device);
+            recordDrain(Optional.empty(), d, device);
             if (!d.proceed()) {
                 left = "; left bound: " + d.detail();
             } else {

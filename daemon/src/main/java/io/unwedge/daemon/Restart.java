@@ -28,13 +28,26 @@ import java.util.function.BooleanSupplier;
  * <tr><td>function gone</td><td>a bus or cold reset removed it</td><td>the slot powered on again (when the journal shows
  *     it off), a rescan, then as below once the function is back</td><td>as below, or failed</td></tr>
  * <tr><td>function gone</td><td>anything else</td><td>abandoned</td><td>failed</td></tr>
- * <tr><td>unbound</td><td>names the driver</td><td>resumed: bind written, waited for the card</td><td>recovered, or failed with the state</td></tr>
+ * <tr><td>unbound</td><td>names the driver</td><td>resumed: bind written, waited for the card, the settle window
+ *     watched</td><td>recovered, or failed with the state (a wedge while settling fails it, as in a recovery)</td></tr>
  * <tr><td>unbound</td><td>no driver (v1 row)</td><td>abandoned, with the hand command</td><td>failed</td></tr>
- * <tr><td>bound, card up</td><td>unbind took effect</td><td>found-bound</td><td>recovered (failed if a step had failed)</td></tr>
+ * <tr><td>bound, card up</td><td>unbind took effect</td><td>found-bound; the settle window watched when the daemon
+ *     died before it ended</td><td>recovered (failed if a step had failed, or it wedged again while settling)</td></tr>
  * <tr><td>bound, card up</td><td>unbind never took effect</td><td>retried: the wedge is handled again as a new recovery</td><td>failed</td></tr>
+ * <tr><td>bound, no card</td><td>anything</td><td>waited for the card up to the bind deadline (a probe may be in
+ *     flight); then as above, or abandoned: left as it is</td><td>as above, or failed</td></tr>
  * </table>
  *
- * A device bound but without its card yet (a probe in flight) is waited for first. Each outcome is one
+ * <h2>Bound without a card</h2>
+ * A driver bound with no primary minor after the bind deadline is a device that did not come back: not
+ * recovered. It is left as it is, not unbound and bound again here: a probe that made no card once (xe's
+ * survivability mode wants a firmware flash; a driver whose firmware would not load) does the same again,
+ * and a restart has no ladder to escalate on. The reason says the state and what to do; a wedge the driver
+ * sends again is a new recovery, with its own ladder.
+ *
+ * <h2>Settling</h2>
+ * A device a restart brought back gets the settle window a recovery gives it: a wedge meanwhile fails the
+ * recovery ({@code rewedged}) and goes round again as a recovery of its own. Each outcome is one
  * {@code restarts} row plus the recovery's end, in one transaction, and one log line.
  */
 final class Restart {
@@ -81,8 +94,14 @@ final class Restart {
             // bound, no card yet: a probe may be in flight (the bind was written just before the daemon died)
             await(() -> topology.isUp(bdf) || topology.isUnbound(bdf), timeouts.bind());
             if (!topology.isUp(bdf) && !topology.isUnbound(bdf)) {
+                var survivability = topology.functionDir(bdf).map(f -> f.resolve("survivability_mode")).filter(java.nio.file.Files::exists);
+                String driver = topology.functionDir(bdf).flatMap(io.unwedge.host.sysfs.Sysfs::driverOf).orElse("<driver>");
                 close("bound-no-card", "abandoned", "failed", "found bound at restart but without a card minor after "
-                        + timeouts.bind().toMillis() + " ms (" + story + ")");
+                        + timeouts.bind().toMillis() + " ms: not recovered, left as it is"
+                        + (survivability.isPresent() ? " (" + survivability.get() + " exists: the firmware needs flashing)"
+                                : "; rebind it by hand: echo " + bdf + " > " + topology.sysfs().pciDriver(driver).resolve("unbind")
+                                        + ", then > " + topology.sysfs().pciDriver(driver).resolve("bind"))
+                        + " (" + story + ")");
                 return;
             }
         }
@@ -93,8 +112,13 @@ final class Restart {
                         + f.step() + " " + f.outcome().orElseThrow() + ": " + f.detail().orElse("") + " (" + story + ")");
             } else if (unbindTookEffect) {
                 boolean settled = steps.stream().anyMatch(s -> s.step() == Step.SETTLE && s.outcome().isPresent());
-                close("bound", "found-bound", "recovered", "found bound at restart as " + card(bdf)
-                        + (settled ? "" : "; settle window not watched (interrupted)") + " (" + story + ")");
+                var rewedged = settled ? Optional.<String>empty() : settle();
+                if (rewedged.isPresent()) {
+                    close("bound", "found-bound", "failed", "found bound at restart as " + card(bdf) + "; " + rewedged.get() + " (" + story + ")");
+                } else {
+                    close("bound", "found-bound", "recovered", "found bound at restart as " + card(bdf)
+                            + (settled ? "" : "; settled " + timeouts.settle().toMillis() + " ms") + " (" + story + ")");
+                }
             } else {
                 retry(story);
             }
@@ -212,8 +236,14 @@ final class Restart {
         log.log(outcome == Outcome.OK ? EventLog.Level.INFO : EventLog.Level.ERROR, "recovery-step", "bdf", bdf,
                 "recovery", row.id(), "step", Step.BIND, "outcome", outcome, "ms", r.millis(), detail);
         if (outcome == Outcome.OK) {
-            close("unbound", "resumed", "recovered", "found unbound at restart; resumed: bound again to " + driver + " as "
-                    + card(bdf) + " (settle window not watched) (" + story + ")");
+            var rewedged = settle();
+            if (rewedged.isPresent()) {
+                close("unbound", "resumed", "failed", "found unbound at restart; resumed: bound again to " + driver + " as " + card(bdf)
+                        + ", then " + rewedged.get() + " (" + story + ")");
+            } else {
+                close("unbound", "resumed", "recovered", "found unbound at restart; resumed: bound again to " + driver + " as "
+                        + card(bdf) + ", settled " + timeouts.settle().toMillis() + " ms (" + story + ")");
+            }
         } else {
             String state = topology.isUnbound(bdf)
                     ? "left unbound; bind it by hand: echo " + bdf + " > " + bind
@@ -221,6 +251,57 @@ final class Restart {
             close("unbound", "resumed", "failed", "found unbound at restart; resuming failed: bind " + outcome + ": "
                     + detail + "; device " + state + " (" + story + ")");
         }
+    }
+
+    /**
+     * The settle window, as a recovery watches it, journaled as its step: empty when the device stayed up; else
+     * what went wrong. A wedge meanwhile fails the recovery and is put back in the mailbox, to be handled as a
+     * recovery of its own (the device is wedged again: someone must recover it).
+     */
+    private Optional<String> settle() {
+        PciAddress bdf = row.bdf();
+        Optional<Journal.Intent> intent;
+        try {
+            intent = Optional.of(journal.intent(row.id(), Step.SETTLE));
+        } catch (JournalException e) {
+            log.error("journal-failed", "bdf", bdf, "step", Step.SETTLE, "error", e.getMessage(), "settling at restart unjournaled");
+            intent = Optional.empty();
+        }
+        long t0 = System.nanoTime();
+        long deadline = t0 + timeouts.settle().toNanos();
+        var later = new java.util.ArrayList<ActorMessage>();
+        Outcome outcome = Outcome.OK;
+        String detail = "restart: no new wedge for " + timeouts.settle().toMillis() + " ms";
+        try {
+            ActorMessage m;
+            while ((m = mailbox.next(deadline)) != null) {
+                if (m instanceof ActorMessage.Wedge(var w, var ignored)) {
+                    later.add(m);
+                    outcome = Outcome.REWEDGED;
+                    detail = "restart: wedged again (" + w.rawMethods() + ", seqnum " + w.seqnum() + ") "
+                            + (System.nanoTime() - t0) / 1_000_000 + " ms after it came back; handled again as a new recovery";
+                    break;
+                }
+                if (m instanceof ActorMessage.Resume) later.add(m);
+            }
+        } finally {
+            mailbox.putBack(later);
+        }
+        if (outcome == Outcome.OK && !topology.isUp(bdf)) {
+            outcome = Outcome.ERROR;
+            detail = "restart: device lost its driver or card while settling";
+        }
+        var r = new StepResult(Step.SETTLE, outcome, (System.nanoTime() - t0) / 1_000_000, detail);
+        if (intent.isPresent()) {
+            try {
+                journal.stepEnded(intent.get(), r);
+            } catch (JournalException e) {
+                log.error("journal-failed", "bdf", bdf, "step", Step.SETTLE, "error", e.getMessage());
+            }
+        }
+        log.log(outcome == Outcome.OK ? EventLog.Level.INFO : EventLog.Level.ERROR, "recovery-step", "bdf", bdf,
+                "recovery", row.id(), "step", Step.SETTLE, "outcome", outcome, "ms", r.millis(), detail);
+        return outcome == Outcome.OK ? Optional.empty() : Optional.of("settle " + outcome + ": " + detail.substring("restart: ".length()));
     }
 
     /**

@@ -9,6 +9,7 @@ import io.unwedge.core.holders.DrainPolicy.Mode;
 import io.unwedge.core.holders.DrainPolicy.Protection;
 import io.unwedge.daemon.RecoveryReport.Result;
 import io.unwedge.daemon.StepResult.Outcome;
+import io.unwedge.daemon.journal.DrainRow;
 import io.unwedge.sim.VirtualClient;
 import io.unwedge.sim.VirtualClient.Behaviour;
 import io.unwedge.sim.VirtualClient.Options;
@@ -73,6 +74,27 @@ class DrainEndToEndTest {
         assertThat(rig.model.wedgedWith(rig.gpu(0).bdf())).as("still wedged").isPresent();
     }
 
+    /** The journal's drain rows of the last recovery, each checked to name that recovery's drain step. */
+    static List<DrainRow> drainRows(Rig rig) throws Exception {
+        var last = rig.journal.history(Optional.empty(), Optional.empty(), Optional.empty(), 1).getFirst();
+        var drainStep = rig.journal.show(last.id()).orElseThrow().steps().getFirst();
+        assertThat(drainStep.step()).isEqualTo(Step.DRAIN);
+        var rows = rig.journal.drains(last.id());
+        assertThat(rows).allSatisfy(d -> assertThat(d.stepId()).contains(drainStep.id()));
+        return rows;
+    }
+
+    static DrainRow.Holder row(List<DrainRow> rows, VirtualClient c) {
+        var mine = rows.stream().map(DrainRow::holder).filter(h -> h.pid() == c.pid()).toList();
+        assertThat(mine).as("one row for pid " + c.pid() + " in " + rows).hasSize(1);
+        return mine.getFirst();
+    }
+
+    /** The uid the clients run as: this test's. */
+    static int uid() throws Exception {
+        return (Integer) java.nio.file.Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+    }
+
     @Test
     void withNoHolderTheDrainIsAnOkStepAndTheRecoveryRuns() throws Exception {
         try (var rig = rig(DrainPolicy.DEFAULT)) {
@@ -97,6 +119,14 @@ class DrainEndToEndTest {
                     .orElseThrow().steps();
             assertThat(steps.getFirst().step()).isEqualTo(Step.DRAIN);
             assertThat(steps.getFirst().outcome()).contains("ok");
+            var h = row(drainRows(rig), c);
+            assertThat(h.comm()).isEqualTo("python3"); // the client is a python3 script
+            assertThat(h.uid()).contains(uid());
+            assertThat(h.fds()).as("the client's descriptor").isEqualTo(1);
+            assertThat(h.maps()).as("and its mapping of it").isEqualTo(1);
+            assertThat(h.signal()).contains(DrainPolicy.Signal.TERM);
+            assertThat(h.outcome()).isEqualTo(DrainRow.Outcome.EXITED);
+            assertThat(h.exitMillis()).hasValueSatisfying(ms -> assertThat(ms).isBetween(0L, r.steps().getFirst().millis()));
         }
     }
 
@@ -110,6 +140,10 @@ class DrainEndToEndTest {
             assertThat(c.lines()).contains("SIGTERM ignored");
             assertThat(r.steps().getFirst().millis()).isGreaterThanOrEqualTo(400);
             assertThat(rig.log()).contains("signal=SIGTERM", "signal=SIGKILL", "killed (SIGKILL)");
+            var h = row(drainRows(rig), c);
+            assertThat(h.signal()).contains(DrainPolicy.Signal.KILL);
+            assertThat(h.outcome()).isEqualTo(DrainRow.Outcome.KILLED);
+            assertThat(h.exitMillis()).hasValueSatisfying(ms -> assertThat(ms).isGreaterThanOrEqualTo(400));
         }
     }
 
@@ -123,6 +157,10 @@ class DrainEndToEndTest {
             assertThat(c.isAlive()).isTrue();
             assertThat(c.lines()).isEmpty();
             assertThat(rig.log()).doesNotContain("drain-signal").contains("outcome=refused");
+            var h = row(drainRows(rig), c);
+            assertThat(h.signal()).isEmpty();
+            assertThat(h.outcome()).isEqualTo(DrainRow.Outcome.REMAINED);
+            assertThat(h.exitMillis()).isEmpty();
         }
     }
 
@@ -136,6 +174,9 @@ class DrainEndToEndTest {
             assertThat(r.steps().getFirst().millis()).isLessThan(5000);
             assertThat(c.isAlive()).isTrue();
             assertThat(c.lines()).isEmpty();
+            var h = row(drainRows(rig), c);
+            assertThat(h.signalWord()).isEqualTo("none");
+            assertThat(h.outcome()).isEqualTo(DrainRow.Outcome.NOTIFIED);
         }
     }
 
@@ -149,6 +190,7 @@ class DrainEndToEndTest {
             assertThat(c.isAlive()).isTrue();
             assertThat(c.lines()).isEmpty();
             assertThat(rig.log()).contains("drain-forced").doesNotContain("drain-signal");
+            assertThat(row(drainRows(rig), c).outcome()).isEqualTo(DrainRow.Outcome.NOTIFIED);
         }
     }
 
@@ -162,6 +204,10 @@ class DrainEndToEndTest {
             assertThat(c.isAlive()).isTrue();
             assertThat(c.lines()).as("a polite client that was never sent SIGTERM").isEmpty();
             assertThat(rig.log()).doesNotContain("drain-signal");
+            var h = row(drainRows(rig), c);
+            assertThat(h.comm()).isEqualTo("Xwayland");
+            assertThat(h.signal()).isEmpty();
+            assertThat(h.outcome()).isEqualTo(DrainRow.Outcome.PROTECTED);
         }
     }
 
@@ -177,6 +223,11 @@ class DrainEndToEndTest {
             assertThat(xwayland.lines()).isEmpty();
             assertThat(rig.log().lines().filter(l -> l.contains("drain-signal"))).isNotEmpty()
                     .allMatch(l -> l.contains("pid=" + other.pid() + " ")).noneMatch(l -> l.contains("pid=" + xwayland.pid() + " "));
+            var rows = drainRows(rig);
+            assertThat(rows).hasSize(2);
+            assertThat(row(rows, xwayland).outcome()).isEqualTo(DrainRow.Outcome.PROTECTED);
+            assertThat(row(rows, other).outcome()).isEqualTo(DrainRow.Outcome.EXITED);
+            assertThat(row(rows, other).signal()).contains(DrainPolicy.Signal.TERM);
         }
     }
 
@@ -188,6 +239,10 @@ class DrainEndToEndTest {
             assertRecoveredAfterADrain(r, rig);
             assertThat(c.waitFor(Duration.ofSeconds(5))).contains(0);
             assertThat(rig.log()).contains("pid=" + c.pid(), "holds=\"0 fd(s), 1 mapping(s)\"");
+            var h = row(drainRows(rig), c);
+            assertThat(h.fds()).isZero();
+            assertThat(h.maps()).isEqualTo(1);
+            assertThat(h.clients()).isZero();
         }
     }
 
@@ -200,6 +255,10 @@ class DrainEndToEndTest {
             assertThat(c.waitFor(Duration.ofSeconds(5))).contains(0);
             assertThat(r.steps().getFirst().millis()).as("the pidfd woke the drain; the 8 s wait did not run out").isLessThan(6000);
             assertThat(rig.log()).contains("drain-holder-gone", "exited on its own").doesNotContain("drain-signal");
+            var h = row(drainRows(rig), c);
+            assertThat(h.signal()).as("wait: nobody is signalled").isEmpty();
+            assertThat(h.outcome()).as("it was waited for, not about to be signalled").isEqualTo(DrainRow.Outcome.EXITED);
+            assertThat(h.exitMillis()).hasValueSatisfying(ms -> assertThat(ms).isBetween(300L, 6000L));
         }
     }
 
@@ -228,6 +287,10 @@ class DrainEndToEndTest {
             assertThat(second.waitFor(Duration.ofSeconds(5))).contains(0);
             assertThat(second.lines()).contains("released on SIGTERM");
             assertThat(rig.log()).contains("pid=" + second.pid() + " comm=", "exited after SIGTERM", "killed (SIGKILL)");
+            var rows = drainRows(rig);
+            assertThat(rows).extracting(d -> d.holder().pid()).containsExactly((int) first.pid(), (int) second.pid());
+            assertThat(row(rows, first).outcome()).isEqualTo(DrainRow.Outcome.KILLED);
+            assertThat(row(rows, second).outcome()).isEqualTo(DrainRow.Outcome.EXITED);
         }
     }
 
@@ -238,6 +301,8 @@ class DrainEndToEndTest {
             var r = wedge(rig);
             assertThat(r.result()).isEqualTo(Result.DRY_RUN);
             assertThat(rig.log()).contains("drain-plan", "pid=" + c.pid(), "would send SIGTERM, then SIGKILL after 300 ms");
+            var last = rig.journal.history(Optional.empty(), Optional.empty(), Optional.empty(), 1).getFirst();
+            assertThat(rig.journal.drains(last.id())).as("a dry run writes no drain row").isEmpty();
             assertThat(c.isAlive()).isTrue();
             assertThat(c.lines()).isEmpty();
         }

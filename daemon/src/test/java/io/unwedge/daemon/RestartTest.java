@@ -141,7 +141,81 @@ class RestartTest {
             var row = rig.journal.show(id[0]).orElseThrow().recovery();
             assertThat(row.result()).as(rig.log()).contains("recovered");
             assertThat(row.cardAfter()).contains("card0");
+            assertThat(row.reason().orElseThrow()).contains("resumed: bound again to xe as card0, settled 100 ms");
             assertThat(rig.topology.isUp(rig.gpu(0).bdf())).isTrue();
+            assertThat(rig.journal.show(id[0]).orElseThrow().steps()).extracting(s -> s.step() + " " + s.outcome().orElse("?"))
+                    .containsExactly("unbind ok", "bind ok", "settle ok");
+        }
+    }
+
+    /**
+     * A resumed recovery gets the settle window a recovery gets: the device wedges again just after the restart
+     * bound it back, so the recovery fails (rewedged) and the new wedge is recovered as a recovery of its own.
+     */
+    @Test
+    void aDeviceThatWedgesAgainWhileSettlingAfterARestartFailsTheResumedRecovery() throws Exception {
+        long[] id = new long[1];
+        try (var rig = new Rig(dir, 1, Rig.timeouts(3000, 1500), false, true, DrainPolicy.DEFAULT, (journal, host, model) -> {
+            var gpu = host.gpus().getFirst();
+            id[0] = unboundByAnEarlierDaemon(journal, wedge(gpu.devpath() + "/drm/card0"));
+            unbindByHand(host, gpu);
+            model.rewedgeAfter(gpu.bdf(), java.time.Duration.ofMillis(150)); // after the restart's bind
+        })) {
+            var again = rig.nextReport(java.time.Duration.ofSeconds(20));
+            assertThat(again.result()).as(rig.log()).isEqualTo(RecoveryReport.Result.RECOVERED);
+            awaitNoneUnfinished(rig);
+            var crashed = rig.journal.show(id[0]).orElseThrow();
+            assertThat(crashed.recovery().result()).as(rig.log()).contains("failed");
+            assertThat(crashed.recovery().reason().orElseThrow()).contains("resumed: bound again to xe as card0, then settle rewedged: wedged again");
+            assertThat(crashed.steps()).extracting(s -> s.step() + " " + s.outcome().orElse("?"))
+                    .containsExactly("unbind ok", "bind ok", "settle rewedged");
+            assertThat(rig.journal.restarts(id[0])).singleElement()
+                    .satisfies(r -> assertThat(r.found() + " " + r.action()).isEqualTo("unbound resumed"));
+            var history = rig.journal.history(java.util.Optional.empty(), java.util.Optional.empty(), java.util.Optional.empty(), 10);
+            assertThat(history).as("the re-wedge was recovered as a recovery of its own").hasSize(2);
+            assertThat(history.getFirst().seqnum()).isNotEqualTo(crashed.recovery().seqnum());
+            assertThat(history.getFirst().result()).contains("recovered");
+            assertThat(rig.log()).contains("restart-reconciled", "action=resumed", "outcome=failed", "step=settle outcome=rewedged");
+            assertThat(rig.simLines).anyMatch(l -> l.startsWith("re-wedge of"));
+            assertThat(rig.topology.isUp(rig.gpu(0).bdf())).isTrue();
+        }
+    }
+
+    /**
+     * Decision: a device found bound without a card is not recovered. The restart waits for the card up to the
+     * bind deadline (a probe may be in flight), then closes the recovery failed and leaves the device as it is,
+     * saying why and what to do: xe's boot survivability mode here, whose probe makes no card until the firmware
+     * is flashed (another unbind and bind would do the same again).
+     */
+    @Test
+    void aDeviceFoundBoundWithoutACardIsWaitedForThenFailedAndLeftAsItIs() throws Exception {
+        long[] id = new long[1];
+        try (var rig = new Rig(dir, 1, Rig.timeouts(600, 100), false, true, DrainPolicy.DEFAULT, (journal, host, model) -> {
+            var gpu = host.gpus().getFirst();
+            id[0] = unboundByAnEarlierDaemon(journal, wedge(gpu.devpath() + "/drm/card0"));
+            model.survivability("card0"); // its wedge (vendor-specific) waits in the socket for the daemon
+            unbindByHand(host, gpu);
+            Files.writeString(host.sys().resolve("bus/pci/drivers/xe/bind"), gpu.bdf() + "\n");
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (!host.isBound(gpu)) {
+                if (System.nanoTime() > deadline) throw new AssertionError("the sim did not bind");
+                Thread.sleep(5);
+            }
+        })) {
+            long t0 = System.nanoTime();
+            awaitNoneUnfinished(rig);
+            var row = rig.journal.show(id[0]).orElseThrow().recovery();
+            assertThat(row.result()).as(rig.log()).contains("failed");
+            assertThat(row.reason().orElseThrow()).contains("found bound at restart but without a card minor after 600 ms",
+                    "not recovered, left as it is", "survivability_mode exists: the firmware needs flashing");
+            assertThat(rig.journal.restarts(id[0])).singleElement()
+                    .satisfies(r -> assertThat(r.found() + " " + r.action()).isEqualTo("bound-no-card abandoned"));
+            assertThat(rig.log()).contains("restart-reconciled", "found=bound-no-card", "action=abandoned", "outcome=failed");
+            var bdf = rig.gpu(0).bdf();
+            assertThat(rig.topology.isUnbound(bdf)).as("left bound").isFalse();
+            assertThat(rig.topology.isUp(bdf)).as("and without a card").isFalse();
+            assertThat(rig.simLines.stream().filter(l -> l.startsWith("bind ") || l.startsWith("unbind ")).count())
+                    .as("the restart neither unbinds nor binds it: only the hand's two writes\n" + rig.simLines).isEqualTo(2);
         }
     }
 }

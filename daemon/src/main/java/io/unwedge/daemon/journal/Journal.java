@@ -150,7 +150,11 @@ public final class Journal implements AutoCloseable {
                     INSERT INTO recoveries (event_id, bdf, card, started_at, escalated_from)
                     SELECT ?1, ?2, ?3, ?4, id FROM recoveries WHERE id = ?5 AND event_id = ?1 AND bdf = ?2 RETURNING id""",
                     eventId, event.bdf().toString(), event.card(), us(clock.instant()), escalatedFrom); var rs = s.executeQuery()) {
-                if (rs.next()) return rs.getLong(1);
+                if (rs.next()) {
+                    long id = rs.getLong(1);
+                    if (rs.next()) throw new SQLException("more than one id returned"); // to the commit: see insert()
+                    return id;
+                }
             } catch (SQLException e) {
                 throw failed(what, e);
             }
@@ -208,6 +212,44 @@ public final class Journal implements AutoCloseable {
     public synchronized void stepEnded(Intent intent, StepResult result) throws JournalException {
         update("record the end of " + intent.step(), "UPDATE steps SET started_at = ?, ended_at = ?, outcome = ?, detail = ? WHERE id = ?",
                 us(intent.durableAt()), us(clock.instant()), result.outcome().toString(), result.detail(), intent.id());
+    }
+
+    /**
+     * The holders of one drain, one row each, in one transaction: durable when this returns. Written when the
+     * drain ends (its signals are sent by then; the step's intent was durable before the first).
+     *
+     * @param stepId the drain step's intent; empty for a drain outside a step (the quarantine's)
+     */
+    public synchronized void recordDrain(long recoveryId, Optional<Intent> stepId, List<DrainRow.Holder> holders) throws JournalException {
+        java.util.Objects.requireNonNull(stepId, "stepId");
+        if (holders.isEmpty()) return;
+        stepId.ifPresent(i -> {
+            if (i.step() != Step.DRAIN) throw new IllegalArgumentException("drain rows belong to a drain step, not " + i.step());
+        });
+        String what = "record the " + holders.size() + " holder(s) of the drain of recovery " + recoveryId;
+        try {
+            c.setAutoCommit(false);
+            try {
+                long at = us(clock.instant());
+                for (var h : holders) {
+                    try (var s = prepare("""
+                            INSERT INTO drains (recovery_id, step_id, at, pid, comm, uid, unit, container, fds, maps, clients, signal, outcome, exit_ms)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""", recoveryId, stepId.map(Intent::id).orElse(null), at, h.pid(),
+                            h.comm(), h.uid().orElse(null), h.unit().orElse(null), h.container().orElse(null), h.fds(), h.maps(), h.clients(),
+                            h.signalWord(), h.outcome().toString(), h.exitMillis().orElse(null))) {
+                        s.executeUpdate();
+                    }
+                }
+                c.commit();
+            } catch (SQLException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
+            }
+        } catch (SQLException e) {
+            throw failed(what, e);
+        }
     }
 
     public synchronized void endRecovery(long recoveryId, RecoveryReport report) throws JournalException {
@@ -458,6 +500,7 @@ public final class Journal implements AutoCloseable {
                     rs.next();
                     n = rs.getLong(1);
                 }
+                s.execute("DELETE FROM drains WHERE recovery_id IN (SELECT id FROM doomed)"); // before the steps they name
                 s.execute("DELETE FROM steps WHERE recovery_id IN (SELECT id FROM doomed)");
                 s.execute("DELETE FROM restarts WHERE recovery_id IN (SELECT id FROM doomed)");
                 s.execute("DELETE FROM recoveries WHERE id IN (SELECT id FROM doomed)");
@@ -656,45 +699,173 @@ public final class Journal implements AutoCloseable {
         }
     }
 
-    /** One recovery with everything the journal holds about it: its event's raw uevent, its steps, its restarts. */
-    public record Exported(RecoveryDetail detail, byte[] rawUevent, List<RestartRow> restarts) {}
+    /** The holders of a recovery's drains, in the order they were written. */
+    public synchronized List<DrainRow> drains(long recoveryId) throws JournalException {
+        try (var s = prepare(DRAIN_COLUMNS + " WHERE d.recovery_id = ? ORDER BY d.id", recoveryId); var rs = s.executeQuery()) {
+            return drainRows(rs);
+        } catch (SQLException e) {
+            throw failed("read the drains of recovery " + recoveryId, e);
+        }
+    }
 
-    /** Receives the recoveries of an {@link #export}, one at a time. */
+    private static final String DRAIN_COLUMNS = """
+            SELECT d.id, d.recovery_id, d.step_id, d.at, d.pid, d.comm, d.uid, d.unit, d.container, d.fds, d.maps, d.clients, d.signal,
+                   d.outcome, d.exit_ms
+            FROM drains d JOIN recoveries r ON r.id = d.recovery_id""";
+
+    private static List<DrainRow> drainRows(ResultSet rs) throws SQLException {
+        var out = new ArrayList<DrainRow>();
+        while (rs.next()) {
+            long step = rs.getLong(3);
+            Optional<Long> stepId = rs.wasNull() ? Optional.empty() : Optional.of(step);
+            int uid = rs.getInt(7);
+            Optional<Integer> optUid = rs.wasNull() ? Optional.empty() : Optional.of(uid);
+            String outcome = rs.getString(14);
+            var holder = new DrainRow.Holder(rs.getInt(5), rs.getString(6), optUid, Optional.ofNullable(rs.getString(8)),
+                    Optional.ofNullable(rs.getString(9)), rs.getInt(10), rs.getInt(11), rs.getInt(12), DrainRow.signal(rs.getString(13)),
+                    DrainRow.Outcome.parse(outcome).orElseThrow(() -> new SQLException("unknown drain outcome '" + outcome + "' (written by a newer unwedge?)")),
+                    optLong(rs, 15));
+            out.add(new DrainRow(rs.getLong(1), rs.getLong(2), stepId, instant(rs.getLong(4)), holder));
+        }
+        return out;
+    }
+
+    /** One line of an {@link #export}: every kind of row the journal holds. */
+    public sealed interface Exported {
+        /** A wedge as received, with the kernel's message. */
+        record Event(long id, Instant receivedAt, long seqnum, String card, PciAddress bdf, String methods, Optional<String> task,
+                     byte[] rawUevent) implements Exported {}
+
+        /** A recovery with its event's fields and its steps. */
+        record Recovery(RecoveryDetail detail) implements Exported {}
+
+        /** One holder of one drain. */
+        record Drain(DrainRow row) implements Exported {}
+
+        /** What a restart found and did about a recovery. */
+        record Restart(RestartRow row) implements Exported {}
+
+        /** What was collected about a wedge. */
+        record Telemetry(TelemetryRow row) implements Exported {}
+
+        /** A quarantine, active or released. */
+        record Quarantine(long id, PciAddress bdf, Instant since, String reason, QuarantineMode mode, Optional<Instant> releasedAt,
+                          Optional<String> releasedBy) implements Exported {}
+    }
+
+    /** Receives the rows of an {@link #export}, one at a time. */
     public interface ExportSink {
         void accept(Exported e) throws java.io.IOException;
     }
 
     /**
-     * Every recovery started since {@code since} (all when empty), oldest first, each with its event's raw
-     * uevent, its steps and its restart rows. Read in one transaction: on a read-only connection beside a
-     * writing daemon that is one WAL snapshot, so a recovery never shows half its rows.
-     *
-     * @return how many recoveries were exported
+     * Which rows an {@link #export} writes: those since a time (an event also when a recovery since then came of
+     * it; a quarantine also when it was released since), and of one device (a card is the number it had at the
+     * wedge; a quarantine matches the card of any event of its device).
      */
-    public synchronized long export(Optional<Instant> since, ExportSink sink) throws JournalException, java.io.IOException {
+    public record ExportFilter(Optional<Instant> since, Optional<PciAddress> bdf, Optional<String> card) {
+        public static final ExportFilter ALL = new ExportFilter(Optional.empty(), Optional.empty(), Optional.empty());
+
+        public ExportFilter {
+            java.util.Objects.requireNonNull(since);
+            java.util.Objects.requireNonNull(bdf);
+            java.util.Objects.requireNonNull(card);
+        }
+    }
+
+    /**
+     * Everything the journal holds that {@code filter} matches, kind by kind, in the order a reader needs them
+     * (an event before the recoveries and telemetry naming it, a recovery before its drains and restarts):
+     * events, recoveries with their steps, drains, restarts, telemetry, quarantines; each kind oldest first.
+     * Read in one transaction: on a read-only connection beside a writing daemon that is one WAL snapshot, so
+     * no row names another the export lacks.
+     *
+     * @return how many rows were exported
+     */
+    public synchronized long export(ExportFilter filter, ExportSink sink) throws JournalException, java.io.IOException {
+        Object since = filter.since().map(Journal::us).orElse(null), bdf = filter.bdf().map(PciAddress::toString).orElse(null),
+                card = filter.card().orElse(null);
+        long n = 0;
         try {
             c.setAutoCommit(false);
             try {
+                try (var s = prepare("""
+                        SELECT id, received_at, seqnum, card, bdf, methods, task, raw FROM events
+                        WHERE (?1 IS NULL OR received_at >= ?1 OR id IN (SELECT event_id FROM recoveries WHERE started_at >= ?1))
+                          AND (?2 IS NULL OR bdf = ?2) AND (?3 IS NULL OR card = ?3) ORDER BY id""", since, bdf, card);
+                     var rs = s.executeQuery()) {
+                    while (rs.next()) {
+                        sink.accept(new Exported.Event(rs.getLong(1), instant(rs.getLong(2)), rs.getLong(3), rs.getString(4),
+                                PciAddress.parse(rs.getString(5)).orElseThrow(() -> new SQLException("bad bdf in journal")), rs.getString(6),
+                                Optional.ofNullable(rs.getString(7)), rs.getBytes(8)));
+                        n++;
+                    }
+                }
                 var ids = new ArrayList<Long>();
-                try (var s = prepare("SELECT id FROM recoveries WHERE ?1 IS NULL OR started_at >= ?1 ORDER BY id",
-                        since.map(Journal::us).orElse(null)); var rs = s.executeQuery()) {
+                try (var s = prepare("""
+                        SELECT id FROM recoveries WHERE (?1 IS NULL OR started_at >= ?1) AND (?2 IS NULL OR bdf = ?2)
+                          AND (?3 IS NULL OR card = ?3) ORDER BY id""", since, bdf, card); var rs = s.executeQuery()) {
                     while (rs.next()) ids.add(rs.getLong(1));
                 }
                 for (long id : ids) {
-                    var detail = show(id).orElseThrow(() -> new SQLException("recovery " + id + " vanished inside a transaction"));
-                    byte[] raw;
-                    try (var s = prepare("SELECT raw FROM events WHERE id = ?", detail.recovery().eventId()); var rs = s.executeQuery()) {
-                        raw = rs.next() ? rs.getBytes(1) : new byte[0];
-                    }
-                    sink.accept(new Exported(detail, raw, restarts(id)));
+                    sink.accept(new Exported.Recovery(show(id).orElseThrow(() -> new SQLException("recovery " + id + " vanished inside a transaction"))));
+                    n++;
                 }
-                return ids.size();
+                String byDevice = " AND (?2 IS NULL OR r.bdf = ?2) AND (?3 IS NULL OR r.card = ?3)";
+                try (var s = prepare(DRAIN_COLUMNS + " WHERE (?1 IS NULL OR d.at >= ?1)" + byDevice + " ORDER BY d.id", since, bdf, card);
+                     var rs = s.executeQuery()) {
+                    for (var d : drainRows(rs)) {
+                        sink.accept(new Exported.Drain(d));
+                        n++;
+                    }
+                }
+                try (var s = prepare("""
+                        SELECT x.recovery_id, x.at, x.found, x.action, x.detail FROM restarts x JOIN recoveries r ON r.id = x.recovery_id
+                        WHERE (?1 IS NULL OR x.at >= ?1)""" + byDevice + " ORDER BY x.id", since, bdf, card); var rs = s.executeQuery()) {
+                    while (rs.next()) {
+                        sink.accept(new Exported.Restart(new RestartRow(rs.getLong(1), instant(rs.getLong(2)), rs.getString(3), rs.getString(4),
+                                rs.getString(5))));
+                        n++;
+                    }
+                }
+                try (var s = prepare("""
+                        SELECT id FROM telemetry WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR bdf = ?2) AND (?3 IS NULL OR card = ?3)
+                        ORDER BY at, id""", since, bdf, card); var rs = s.executeQuery()) {
+                    var tids = new ArrayList<Long>();
+                    while (rs.next()) tids.add(rs.getLong(1));
+                    for (long id : tids) {
+                        sink.accept(new Exported.Telemetry(telemetryRow(id)));
+                        n++;
+                    }
+                }
+                try (var s = prepare("""
+                        SELECT id, bdf, since, reason, mode, released_at, released_by FROM quarantine
+                        WHERE (?1 IS NULL OR since >= ?1 OR released_at >= ?1) AND (?2 IS NULL OR bdf = ?2)
+                          AND (?3 IS NULL OR bdf IN (SELECT bdf FROM events WHERE card = ?3)) ORDER BY since, id""", since, bdf, card);
+                     var rs = s.executeQuery()) {
+                    while (rs.next()) {
+                        sink.accept(new Exported.Quarantine(rs.getLong(1),
+                                PciAddress.parse(rs.getString(2)).orElseThrow(() -> new SQLException("bad bdf in journal")), instant(rs.getLong(3)),
+                                rs.getString(4), QuarantineMode.parse(rs.getString(5)).orElseThrow(() -> new SQLException("bad quarantine mode in journal")),
+                                optInstant(rs, 6), Optional.ofNullable(rs.getString(7))));
+                        n++;
+                    }
+                }
+                return n;
             } finally {
                 c.rollback(); // a read: nothing to keep, and the snapshot is let go
                 c.setAutoCommit(true);
             }
         } catch (SQLException e) {
             throw failed("export the journal", e);
+        }
+    }
+
+    private TelemetryRow telemetryRow(long id) throws SQLException {
+        try (var s = prepare(TELEMETRY_COLUMNS + " WHERE id = ?", id); var rs = s.executeQuery()) {
+            var rows = telemetryRows(rs);
+            if (rows.isEmpty()) throw new SQLException("telemetry " + id + " vanished inside a transaction");
+            return rows.getFirst();
         }
     }
 
@@ -738,27 +909,32 @@ public final class Journal implements AutoCloseable {
         }
     }
 
+    private static final String TELEMETRY_COLUMNS = "SELECT id, event_id, at, bdf, card, pid, task, exe, devcoredumps, bytes, note FROM telemetry ";
+
     /** Telemetry rows, newest first, of one device and since a time when given. */
     public synchronized List<TelemetryRow> telemetry(Optional<PciAddress> bdf, Optional<Instant> since, int limit) throws JournalException {
         if (limit < 1) throw new IllegalArgumentException("limit must be at least 1: " + limit);
-        try (var s = prepare("""
-                SELECT id, event_id, at, bdf, card, pid, task, exe, devcoredumps, bytes, note FROM telemetry
-                WHERE (?1 IS NULL OR bdf = ?1) AND (?2 IS NULL OR at >= ?2) ORDER BY at DESC, id DESC LIMIT ?3""",
+        try (var s = prepare(TELEMETRY_COLUMNS + """
+                 WHERE (?1 IS NULL OR bdf = ?1) AND (?2 IS NULL OR at >= ?2) ORDER BY at DESC, id DESC LIMIT ?3""",
                 bdf.map(PciAddress::toString).orElse(null), since.map(Journal::us).orElse(null), limit); var rs = s.executeQuery()) {
-            var out = new ArrayList<TelemetryRow>();
-            while (rs.next()) {
-                int pid = rs.getInt(6);
-                Optional<Integer> optPid = rs.wasNull() ? Optional.empty() : Optional.of(pid);
-                String files = rs.getString(9);
-                out.add(new TelemetryRow(rs.getLong(1), rs.getLong(2), instant(rs.getLong(3)),
-                        PciAddress.parse(rs.getString(4)).orElseThrow(() -> new SQLException("bad bdf in journal")), rs.getString(5),
-                        optPid, Optional.ofNullable(rs.getString(7)), Optional.ofNullable(rs.getString(8)),
-                        files.isEmpty() ? List.of() : files.lines().map(Path::of).toList(), rs.getLong(10), rs.getString(11)));
-            }
-            return out;
+            return telemetryRows(rs);
         } catch (SQLException e) {
             throw failed("read the telemetry", e);
         }
+    }
+
+    private static List<TelemetryRow> telemetryRows(ResultSet rs) throws SQLException {
+        var out = new ArrayList<TelemetryRow>();
+        while (rs.next()) {
+            int pid = rs.getInt(6);
+            Optional<Integer> optPid = rs.wasNull() ? Optional.empty() : Optional.of(pid);
+            String files = rs.getString(9);
+            out.add(new TelemetryRow(rs.getLong(1), rs.getLong(2), instant(rs.getLong(3)),
+                    PciAddress.parse(rs.getString(4)).orElseThrow(() -> new SQLException("bad bdf in journal")), rs.getString(5),
+                    optPid, Optional.ofNullable(rs.getString(7)), Optional.ofNullable(rs.getString(8)),
+                    files.isEmpty() ? List.of() : files.lines().map(Path::of).toList(), rs.getLong(10), rs.getString(11)));
+        }
+        return out;
     }
 
     /** Devices in quarantine now, oldest first. */
@@ -874,7 +1050,11 @@ public final class Journal implements AutoCloseable {
     private long insert(String what, String sql, Object... args) throws JournalException {
         try (var s = prepare(sql, args); var rs = s.executeQuery()) {
             if (!rs.next()) throw new SQLException("no id returned");
-            return rs.getLong(1);
+            long id = rs.getLong(1);
+            // step the statement to its end: that is where an autocommit commits, and where a full disk says so.
+            // Closing it would reset it and drop the error, handing back the id of a row that was never written.
+            if (rs.next()) throw new SQLException("more than one id returned");
+            return id;
         } catch (SQLException e) {
             throw failed(what, e);
         }
@@ -939,6 +1119,11 @@ public final class Journal implements AutoCloseable {
     /** A step as the journal names it; a word this build does not know was written by a newer unwedge. */
     private static Step step(String word) throws SQLException {
         return Step.ofWord(word).orElseThrow(() -> new SQLException("unknown step '" + word + "' (written by a newer unwedge?)"));
+    }
+
+    private static Optional<Long> optLong(ResultSet rs, int column) throws SQLException {
+        long v = rs.getLong(column);
+        return rs.wasNull() ? Optional.empty() : Optional.of(v);
     }
 
     private static Optional<Instant> optInstant(ResultSet rs, int column) throws SQLException {

@@ -97,7 +97,28 @@ final class Schema {
                       CHECK ((released_at IS NULL) = (released_by IS NULL))
                     )""",
                     // at most one active quarantine per device
-                    "CREATE UNIQUE INDEX quarantine_active ON quarantine(bdf) WHERE released_at IS NULL"));
+                    "CREATE UNIQUE INDEX quarantine_active ON quarantine(bdf) WHERE released_at IS NULL"),
+            // v4: one row per holder of each drain (issue 3): who held the device, what it held, the signal sent,
+            // how it ended; with the drain step it belongs to (none for the drain before a quarantine's unbind)
+            List.of("""
+                    CREATE TABLE drains (
+                      id          INTEGER PRIMARY KEY,
+                      recovery_id INTEGER NOT NULL REFERENCES recoveries(id),
+                      step_id     INTEGER REFERENCES steps(id),
+                      at          INTEGER NOT NULL,
+                      pid         INTEGER NOT NULL CHECK (pid > 0),
+                      comm        TEXT    NOT NULL,
+                      uid         INTEGER,
+                      unit        TEXT,
+                      container   TEXT,
+                      fds         INTEGER NOT NULL CHECK (fds >= 0),
+                      maps        INTEGER NOT NULL CHECK (maps >= 0),
+                      clients     INTEGER NOT NULL CHECK (clients >= 0),
+                      signal      TEXT    NOT NULL CHECK (signal IN ('none', 'SIGTERM', 'SIGKILL')),
+                      outcome     TEXT    NOT NULL CHECK (outcome IN ('exited', 'killed', 'released', 'gone-before-signal',
+                                                                      'remained', 'protected', 'notified')),
+                      exit_ms     INTEGER CHECK (exit_ms >= 0)
+                    )""", "CREATE INDEX drains_by_recovery ON drains(recovery_id)"));
 
     static final int CURRENT = MIGRATIONS.size();
 

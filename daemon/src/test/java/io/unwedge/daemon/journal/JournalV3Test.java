@@ -121,7 +121,7 @@ class JournalV3Test {
             j.recordTelemetry(1, e, Optional.empty(), List.of(), 0, "");
             assertThat(j.offences("glxgears", Optional.empty(), T0)).containsExactly(T0);
         }
-        assertThat(count("SELECT version FROM schema_version")).isEqualTo(3);
+        assertThat(count("SELECT version FROM schema_version")).isEqualTo(Schema.CURRENT);
         assertThat(count("SELECT count(*) FROM schema_version")).isEqualTo(1);
         assertThat(count("PRAGMA foreign_key_check")).isZero();
         try (var reader = Journal.openReadOnly(dir, clock)) {
