@@ -188,6 +188,46 @@ class HolderScanFixtureTest {
     }
 
     @Test
+    void aLargeTreeSharedAmongThreadsFindsWhatOneThreadFinds() throws IOException {
+        var expected = new java.util.TreeSet<Integer>();
+        for (int pid = 2000; pid < 2400; pid++) {
+            var p = process(pid, "p" + pid, pid % 7 == 0 ? Map.of(3, card1) : Map.of(0, dir.resolve("dev/dri/card0")));
+            if (pid % 7 == 0) expected.add(pid);
+            if (pid % 50 == 0) {
+                Files.writeString(p.resolve("maps"), mapsLine(render, "7f5093000000-7f5093001000"));
+                expected.add(pid);
+            }
+        }
+        var one = new HolderScan(proc, 1).scan(target());
+        var three = new HolderScan(proc, 3).scan(target());
+        assertThat(one.pids()).containsExactlyElementsOf(expected);
+        assertThat(three).isEqualTo(one);
+    }
+
+    @Test
+    void oneWalkFindsTheHoldersOfEachDevice() throws IOException {
+        Path card0 = dir.resolve("dev/dri/card0");
+        var other = HolderScan.Target.of("card0", Optional.of(OTHER), Optional.of("i915"), List.of(card0), List.of());
+        process(1100, "both", Map.of(3, card1, 4, card0));
+        process(1101, "first", Map.of(3, card1));
+        var p = process(1102, "second", Map.of());
+        Files.writeString(p.resolve("maps"), mapsLine(card0, "7f0000000000-7f0000001000"));
+        var p2 = process(1103, "video", Map.of(7, dir.resolve("dmabuf-placeholder")));
+        Files.delete(p2.resolve("fd/7"));
+        Files.createSymbolicLink(p2.resolve("fd/7"), Path.of("/dmabuf:frame"));
+        fdinfo(p2, 7, "size:\t4096\nexp_name:\ti915\n");
+        var both = new HolderScan(proc).scan(List.of(target(), other));
+        assertThat(both).hasSize(2);
+        assertThat(both.get(0).pids()).containsExactly(1100, 1101);
+        assertThat(both.get(1).pids()).containsExactly(1100, 1102);
+        assertThat(both.get(0).uncertain()).isEmpty();
+        assertThat(both.get(1).uncertain()).singleElement().asString().contains("pid 1103", "'i915'", "card0");
+        assertThat(both.get(0)).isEqualTo(new HolderScan(proc).scan(target()));
+        assertThat(both.get(1)).isEqualTo(new HolderScan(proc).scan(other));
+        assertThat(new HolderScan(proc).scan(List.of())).isEmpty();
+    }
+
+    @Test
     void nodesThatDoNotExistMatchNothing() throws IOException {
         process(1000, "holder", Map.of(3, card1));
         var t = HolderScan.Target.of("card9", Optional.empty(), Optional.empty(), List.of(dir.resolve("dev/dri/card9")), List.of());
