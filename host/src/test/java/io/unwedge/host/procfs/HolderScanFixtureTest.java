@@ -146,6 +146,21 @@ class HolderScanFixtureTest {
     }
 
     @Test
+    void anAccelCharDeviceIsAttributedByPdevAsADrmOneIs() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "mknod needs root");
+        Path accel = dir.resolve("accel-node");
+        var mk = new ProcessBuilder("mknod", accel.toString(), "c", "261", "7").inheritIO().start();
+        assertThat(mk.waitFor()).isZero();
+        var ours = process(610, "npu", Map.of(3, accel));
+        fdinfo(ours, 3, "drm-driver:\tivpu\ndrm-client-id:\t9\ndrm-pdev:\t0000:06:00.0\n");
+        var theirs = process(611, "other-npu", Map.of(3, accel));
+        fdinfo(theirs, 3, "drm-driver:\tivpu\ndrm-client-id:\t2\ndrm-pdev:\t0000:03:00.0\n");
+        var r = new HolderScan(proc).scan(target());
+        assertThat(r.pids()).containsExactly(610);
+        assertThat(r.clients()).containsExactly(new DrmClient(BDF, 9));
+    }
+
+    @Test
     void aCharNodeMatchesByRdevFromAnyPath() throws Exception {
         Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "mknod needs root");
         for (var n : List.of("host-card", "container-card")) {
