@@ -73,7 +73,7 @@ public final class HolderScanBenchmark {
                 times[i] = System.nanoTime() - t0;
                 check("in-process scan", new TreeSet<>(found.pids()), expected);
             }
-            report("HolderScan (in-process, warm)", times);
+            report("HolderScan (in-process, warm, " + scan.workers() + " threads)", times);
 
             if (onPath("fuser")) {
                 time("fuser -v " + node, runs, expected, List.of("fuser", "-v", node.toString()), Pattern.compile("(\\d+)"), false); // pids on stdout, the table on stderr

@@ -138,6 +138,8 @@ public final class HolderScan {
     private static final int PARALLEL_FROM = 256;
     /** Processes a worker takes at a time: a few, so that one process with many descriptors does not leave the others idle. */
     private static final int CHUNK = 16;
+    /** The largest linux_dirent64: 19 bytes of header, NAME_MAX + 1 of name, padded to 8. */
+    private static final int MAX_DIRENT = 280;
 
     private final Path proc;
     private final int workers;
@@ -481,6 +483,9 @@ public final class HolderScan {
                         if (fd < 0) continue;
                         if (!descriptor(dir, fd, len)) unreadable++;
                     }
+                    // procfs (and any local filesystem) stops filling only when the next entry does not fit:
+                    // room left for one more means the end, and the call that would say 0 is saved
+                    if (got < dirents.byteSize() - MAX_DIRENT) break;
                 }
             } finally {
                 raw.close(dir);

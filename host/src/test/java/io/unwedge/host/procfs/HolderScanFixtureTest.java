@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.unwedge.core.PciAddress;
 import io.unwedge.core.holders.DrmClient;
+import io.unwedge.core.holders.Holder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -217,6 +218,18 @@ class HolderScanFixtureTest {
         var three = new HolderScan(proc, 3).scan(target());
         assertThat(one.pids()).containsExactlyElementsOf(expected);
         assertThat(three).isEqualTo(one);
+    }
+
+    @Test
+    void aDescriptorPastTheFirstListingBufferIsFound() throws IOException {
+        // 2000 entries (24 bytes each) do not fit one 32 KiB getdents64 buffer: the listing must go on to the last
+        var fds = new java.util.HashMap<Integer, Path>();
+        for (int fd = 0; fd < 2000; fd++) fds.put(fd, dir.resolve("dev/dri/card0"));
+        fds.put(1999, card1);
+        process(1200, "many-fds", fds);
+        var r = new HolderScan(proc).scan(target());
+        assertThat(r.pids()).containsExactly(1200);
+        assertThat(r.holders().getFirst().fds()).extracting(Holder.HeldFd::fd).containsExactly(1999);
     }
 
     @Test
