@@ -1,6 +1,5 @@
 package io.unwedge.host.os;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -46,20 +45,28 @@ public final class RawFiles implements AutoCloseable {
 
     private static final ValueLayout.OfShort U16 = JAVA_SHORT.withOrder(ByteOrder.nativeOrder()).withByteAlignment(1);
 
-    private static final MethodHandle OPENAT = Libc.function("openat",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle GETDENTS64 = Libc.function("getdents64",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle STATX = Libc.function("statx",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
-    private static final MethodHandle READLINKAT = Libc.function("readlinkat",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
-    private static final MethodHandle READ = Libc.function("read",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle IOCTL = Libc.variadic("ioctl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), 2);
-    private static final MethodHandle CLOSE = Libc.function("close",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    /**
+     * Every call here goes through syscall(2) and one downcall handle: a command's JVM links each distinct
+     * native signature at start (tens of ms apiece, before its first scan), and getdents64 has a glibc
+     * wrapper only since 2.30. The numbers are the kernel's, per architecture (arch/x86/entry/syscalls,
+     * include/uapi/asm-generic/unistd.h).
+     */
+    private record Numbers(long read, long close, long ioctl, long getdents64, long openat, long readlinkat, long statx) {
+        static Numbers of(String arch) {
+            return switch (arch) {
+                case "amd64", "x86_64" -> new Numbers(0, 3, 16, 217, 257, 267, 332);
+                case "aarch64", "arm64" -> new Numbers(63, 57, 29, 61, 56, 78, 291);
+                default -> throw new UnsupportedOperationException(
+                        "unwedge knows the system call numbers of x86_64 and aarch64, not of " + arch);
+            };
+        }
+    }
+
+    private static final Numbers NR = Numbers.of(System.getProperty("os.arch"));
+
+    /** long syscall(long number, ...): up to five arguments, passed as longs (C varargs). */
+    private static final MethodHandle SYSCALL = Libc.variadic("syscall",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), 1);
 
     /**
      * struct procmap_query, include/uapi/linux/fs.h (Linux 6.11): one VMA of a process, asked of its open
@@ -104,28 +111,28 @@ public final class RawFiles implements AutoCloseable {
 
     /** openat(2): a descriptor, or -errno. */
     public int openat(int dirfd, MemorySegment path, int flags) {
-        return (int) Libc.retrying(errno, s -> (int) OPENAT.invokeExact(s, dirfd, path, flags | O_CLOEXEC));
+        return (int) call(NR.openat(), dirfd, addr(path), flags | O_CLOEXEC, 0, 0);
     }
 
     /** getdents64(2) into {@code buf}: bytes of records, 0 at the end, or -errno. */
     public long getdents64(int fd, MemorySegment buf) {
-        return Libc.retrying(errno, s -> (long) GETDENTS64.invokeExact(s, fd, buf, buf.byteSize()));
+        return call(NR.getdents64(), fd, addr(buf), buf.byteSize(), 0, 0);
     }
 
     /** statx(2) of {@code path} under {@code dirfd} (following links unless {@link #AT_SYMLINK_NOFOLLOW}); 0 or -errno. Read the result with {@link #mode()} etc. */
     public int statx(int dirfd, MemorySegment path, int flags) {
-        return (int) Libc.retrying(errno, s -> (int) STATX.invokeExact(s, dirfd, path, flags, STATX_TYPE | STATX_MODE | STATX_INO, statx));
+        return (int) call(NR.statx(), dirfd, addr(path), flags, STATX_TYPE | STATX_MODE | STATX_INO, addr(statx));
     }
 
     /** readlinkat(2) into {@code buf} (not NUL-terminated): the length, or -errno. */
     public long readlinkat(int dirfd, MemorySegment path, MemorySegment buf) {
-        return Libc.retrying(errno, s -> (long) READLINKAT.invokeExact(s, dirfd, path, buf, buf.byteSize()));
+        return call(NR.readlinkat(), dirfd, addr(path), addr(buf), buf.byteSize(), 0);
     }
 
     /** read(2) of at most {@code length} bytes into {@code buf} from {@code offset}: bytes read, 0 at the end, or -errno. */
     public long read(int fd, MemorySegment buf, long offset, long length) {
         var into = buf.asSlice(offset, length);
-        return Libc.retrying(errno, s -> (long) READ.invokeExact(s, fd, into, length));
+        return call(NR.read(), fd, addr(into), length, 0, 0);
     }
 
     /**
@@ -141,9 +148,9 @@ public final class RawFiles implements AutoCloseable {
         query.set(JAVA_LONG, PMQ_ADDR, addr);
         if (name != null) {
             query.set(JAVA_INT, PMQ_NAME_SIZE, (int) Math.min(name.byteSize(), Integer.MAX_VALUE));
-            query.set(JAVA_LONG, PMQ_NAME_ADDR, name.address());
+            query.set(JAVA_LONG, PMQ_NAME_ADDR, addr(name));
         }
-        return (int) Libc.retrying(errno, s -> (int) IOCTL.invokeExact(s, mapsFd, PROCMAP_QUERY, query));
+        return (int) call(NR.ioctl(), mapsFd, PROCMAP_QUERY, addr(query), 0, 0);
     }
 
     public long vmaStart() {
@@ -175,7 +182,18 @@ public final class RawFiles implements AutoCloseable {
 
     /** close(2), once (see {@link Libc#once}); the result is ignored, as Linux releases the number whatever it says. */
     public void close(int fd) {
-        Libc.invokeOnce(errno, s -> (int) CLOSE.invokeExact(s, fd));
+        Libc.invokeOnce(errno, s -> (long) SYSCALL.invokeExact(s, NR.close(), (long) fd, 0L, 0L, 0L, 0L));
+    }
+
+    /** syscall(2) with EINTR retried: the result or -errno. Pointers go as their addresses, into this instance's own memory. */
+    private long call(long number, long a, long b, long c, long d, long e) {
+        return Libc.retrying(errno, s -> (long) SYSCALL.invokeExact(s, number, a, b, c, d, e));
+    }
+
+    /** A buffer's address for the kernel; only native memory has one that stays put. */
+    private static long addr(MemorySegment segment) {
+        if (!segment.isNative()) throw new IllegalArgumentException("not native memory: " + segment);
+        return segment.address();
     }
 
     /** The last {@link #statx}: {@code st_mode}. */
