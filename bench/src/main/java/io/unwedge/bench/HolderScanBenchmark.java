@@ -27,7 +27,9 @@ import java.util.regex.Pattern;
  * Checks every tool found the same pids, then kills every child it started.
  *
  * <pre>java --enable-native-access=ALL-UNNAMED -cp "bench/target/unwedge-bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*" \
- *     io.unwedge.bench.HolderScanBenchmark [processes=2000] [runs=10] [unwedge.jar=cli/target/unwedge.jar]</pre>
+ *     io.unwedge.bench.HolderScanBenchmark [processes=2000] [runs=10] [unwedge.jar=cli/target/unwedge.jar] [launcher=unwedge]</pre>
+ * Run {@code ./unwedge users --help} once first, so that the launcher's build and AOT cache are made before
+ * anything is timed.
  */
 public final class HolderScanBenchmark {
 
@@ -35,6 +37,8 @@ public final class HolderScanBenchmark {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
         int runs = args.length > 1 ? Integer.parseInt(args[1]) : 10;
         Path jar = Path.of(args.length > 2 ? args[2] : "cli/target/unwedge.jar");
+        // ./unwedge: the command as a user runs it, with the start-up (AOT) cache it trains after a build
+        Path launcher = Path.of(args.length > 3 ? args[3] : "unwedge");
         Path root = Files.createTempDirectory("unwedge-holders-bench");
         var host = VirtualHost.create(root.resolve("lab"), 2, GpuModel.ofDriver("xe").orElseThrow(), 0);
         Path node = host.dev().resolve("dri/card1");
@@ -89,6 +93,10 @@ public final class HolderScanBenchmark {
                                 jar.toString(), "users", "card1", "--sysfs", host.sys().toString(), "--json"),
                         Pattern.compile("\"pid\":(\\d+)")));
             } else System.out.println("unwedge users: no " + jar + " (mvn package first)");
+            if (Files.isExecutable(launcher)) {
+                tools.add(command("./unwedge users card1 (AOT cache)", List.of(launcher.toAbsolutePath().toString(), "users", "card1",
+                        "--sysfs", host.sys().toString(), "--json"), Pattern.compile("\"pid\":(\\d+)")));
+            } else System.out.println("./unwedge users: no " + launcher);
             // round by round, every tool once a round: a machine whose load changes meanwhile changes it for all
             var wall = new long[tools.size()][runs];
             var cpu = new long[tools.size()];

@@ -64,24 +64,6 @@ final class Libc {
         }
     }
 
-    /** The errno capture segment {@link #retrying(MemorySegment, Call)} takes, for a caller that reuses one. */
-    static MemorySegment errnoState(Arena arena) {
-        return arena.allocate(CAPTURE_STATE);
-    }
-
-    /**
-     * As {@link #retrying(Arena, Call)}, with a capture segment the caller keeps: for calls made thousands of
-     * times in a row (a /proc walk), where an arena per call would cost more than the call.
-     */
-    static long retrying(MemorySegment state, Call call) {
-        for (;;) {
-            long r = invoke(call, state);
-            if (r != -1) return r;
-            int errno = (int) ERRNO.get(state, 0L);
-            if (errno != Errno.EINTR) return -errno;
-        }
-    }
-
     /**
      * Runs {@code call} exactly once. Only for close(2): on Linux the descriptor is released even when
      * close fails with EINTR, and retrying could close a number another thread has just been given.
@@ -92,10 +74,14 @@ final class Libc {
         return r != -1 ? r : -(int) ERRNO.get(state, 0L);
     }
 
-    /** As {@link #once(Arena, Call)}, with the caller's capture segment. */
-    static long invokeOnce(MemorySegment state, Call call) {
-        long r = invoke(call, state);
-        return r != -1 ? r : -(int) ERRNO.get(state, 0L);
+    /** An errno capture segment, for a caller that reuses one across calls (see {@link #errno}). */
+    static MemorySegment errnoState(Arena arena) {
+        return arena.allocate(CAPTURE_STATE);
+    }
+
+    /** The errno a call captured into {@code state}. */
+    static int errno(MemorySegment state) {
+        return (int) ERRNO.get(state, 0L);
     }
 
     private static long invoke(Call call, MemorySegment state) {

@@ -182,12 +182,29 @@ public final class RawFiles implements AutoCloseable {
 
     /** close(2), once (see {@link Libc#once}); the result is ignored, as Linux releases the number whatever it says. */
     public void close(int fd) {
-        Libc.invokeOnce(errno, s -> (long) SYSCALL.invokeExact(s, NR.close(), (long) fd, 0L, 0L, 0L, 0L));
+        invoke(NR.close(), fd, 0, 0, 0, 0); // once: Linux releases the number even when close fails with EINTR
     }
 
     /** syscall(2) with EINTR retried: the result or -errno. Pointers go as their addresses, into this instance's own memory. */
     private long call(long number, long a, long b, long c, long d, long e) {
-        return Libc.retrying(errno, s -> (long) SYSCALL.invokeExact(s, number, a, b, c, d, e));
+        // Libc.retrying's loop, written out: its shared lambda call site is megamorphic in a daemon, and this
+        // one runs tens of thousands of times a scan
+        for (;;) {
+            long r = invoke(number, a, b, c, d, e);
+            if (r != -1) return r;
+            int n = Libc.errno(errno);
+            if (n != Errno.EINTR) return -n;
+        }
+    }
+
+    private long invoke(long number, long a, long b, long c, long d, long e) {
+        try {
+            return (long) SYSCALL.invokeExact(errno, number, a, b, c, d, e);
+        } catch (RuntimeException | Error x) {
+            throw x;
+        } catch (Throwable t) {
+            throw new AssertionError(t); // invokeExact declares Throwable; a downcall throws nothing checked
+        }
     }
 
     /** A buffer's address for the kernel; only native memory has one that stays put. */
