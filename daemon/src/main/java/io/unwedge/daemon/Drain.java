@@ -29,10 +29,11 @@ import java.util.Set;
  * <h2>The loop</h2>
  * Scan the holders of the device's nodes; ask {@link DrainPolicy#decide} what to do about each (by how long
  * this drain has seen it); carry that out; wait on the holders' pidfds until they exit, or let go of the
- * device (a close on its nodes, see {@link #awaitLetGo}), or the policy's next deadline; scan again. A process that opens the device meanwhile is a new holder with its own grace. The
- * loop ends when the device is free, when the policy stops (holders that will not go: refused, or with
- * {@code force} proceeding anyway), when new openers keep coming ({@link #MAX_ROUNDS} scans that found
- * someone new), or when the daemon stops (refused: nothing was unbound).
+ * device (a close on its nodes, see {@link #awaitLetGo}), or the policy's next deadline; scan again. A
+ * process that opens the device meanwhile is a new holder with its own grace. The loop ends when the device
+ * is free, when the policy stops (holders that will not go: refused, or with {@code force} proceeding
+ * anyway), when new openers keep coming ({@link #MAX_ROUNDS} scans that found someone new), or when the
+ * daemon stops (refused: nothing was unbound).
  *
  * <h2>Who may be signalled</h2>
  * Only a process the scan found holding the device, through a pidfd opened after the scan and checked again

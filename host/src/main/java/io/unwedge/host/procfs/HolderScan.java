@@ -447,7 +447,7 @@ public final class HolderScan {
         }
 
         /** What {@code pid} holds; null when nothing and nothing to say. */
-        @SuppressWarnings("unchecked")
+        @SuppressWarnings({"unchecked", "rawtypes"}) // an array of lists, one per target: most processes fill none
         Seen process(int pid) {
             this.pid = pid;
             this.fds = new List[match.targets.size()];
