@@ -55,9 +55,10 @@ public final class RawFiles implements AutoCloseable {
         static Numbers of(String arch) {
             return switch (arch) {
                 case "amd64", "x86_64" -> new Numbers(0, 3, 16, 217, 257, 267, 332);
-                case "aarch64", "arm64" -> new Numbers(63, 57, 29, 61, 56, 78, 291);
+                // the generic table (include/uapi/asm-generic/unistd.h), which riscv64 and loongarch64 use too
+                case "aarch64", "arm64", "riscv64", "loongarch64" -> new Numbers(63, 57, 29, 61, 56, 78, 291);
                 default -> throw new UnsupportedOperationException(
-                        "unwedge knows the system call numbers of x86_64 and aarch64, not of " + arch);
+                        "unwedge knows the system call numbers of x86_64 and of the generic table (aarch64, riscv64, loongarch64), not of " + arch);
             };
         }
     }
