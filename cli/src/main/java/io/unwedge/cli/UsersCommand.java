@@ -46,11 +46,13 @@ final class UsersCommand implements Callable<Integer> {
         } else {
             devices = List.of(find(topology, device));
         }
-        var scan = new HolderScan(proc);
+        // one walk of /proc for every device: --all costs one scan, not one per GPU
+        var found = new HolderScan(proc).scan(devices.stream().map(d -> target(d, root, devRoot)).toList());
         boolean held = false;
         var jsonItems = new ArrayList<String>();
-        for (var d : devices) {
-            var holders = scan.scan(target(d, root, devRoot));
+        for (int i = 0; i < devices.size(); i++) {
+            var d = devices.get(i);
+            var holders = found.get(i);
             held |= !holders.isFree();
             if (json) jsonItems.add(Json.device(d, holders));
             else print(d, holders);

@@ -61,6 +61,30 @@ class UsersIT {
     }
 
     @Test
+    void allAttributesEachHolderToItsOwnDevice() throws Exception {
+        Path root = host();
+        String sys = root.resolve("sys").toString(), dev = root.resolve("dev").toString();
+        // one process holds both cards (card0 and card1's render node), this one only card0
+        child = new ProcessBuilder("bash", "-c", "exec 3<'" + root.resolve("dev/dri/card0") + "' 4<'" + root.resolve("dev/dri/renderD129")
+                + "'; echo ready; exec sleep 120").redirectErrorStream(true).start();
+        assertThat(new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8)).readLine()).isEqualTo("ready");
+        var second = new ProcessBuilder("bash", "-c", "exec 5<'" + root.resolve("dev/dri/card0") + "'; echo ready; exec sleep 120")
+                .redirectErrorStream(true).start();
+        try {
+            assertThat(new BufferedReader(new InputStreamReader(second.getInputStream(), StandardCharsets.UTF_8)).readLine()).isEqualTo("ready");
+            var all = Commands.run(30, "users", "--all", "--sysfs", sys, "--dev", dev, "--json");
+            assertThat(all.code()).as(all.out()).isEqualTo(ExitCode.FAILED.code);
+            String card0 = all.out().substring(all.out().indexOf("\"card\":\"card0\""), all.out().indexOf("\"card\":\"card1\""));
+            String card1 = all.out().substring(all.out().indexOf("\"card\":\"card1\""));
+            assertThat(card0).contains("\"pid\":" + child.pid(), "\"pid\":" + second.pid(), "\"fd\":3", "\"fd\":5").doesNotContain("\"fd\":4");
+            assertThat(card1).contains("\"pid\":" + child.pid(), "\"fd\":4").doesNotContain("\"pid\":" + second.pid(), "\"fd\":3");
+        } finally {
+            second.destroy();
+            second.waitFor();
+        }
+    }
+
+    @Test
     void noSuchDeviceExitsThree() throws Exception {
         Path root = host();
         var r = Commands.run(30, "users", "card7", "--sysfs", root.resolve("sys").toString());

@@ -10,7 +10,7 @@ import java.util.Optional;
  *
  * @param sysPath the PCI function's directory relative to the sysfs root, e.g.
  *                {@code devices/pci0000:00/0000:00:01.0/0000:01:00.0/0000:02:01.0/0000:03:00.0}
- * @param minors  the DRM minors under {@code <function>/drm}, e.g. {@code card0, renderD128}
+ * @param minors  the minors under {@code <function>/drm} and {@code <function>/accel}, e.g. {@code card0, renderD128}
  */
 public record GpuDevice(String card, int cardIndex, PciAddress bdf, Optional<String> driver, String sysPath,
                         List<String> minors) {

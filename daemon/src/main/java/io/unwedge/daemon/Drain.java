@@ -6,8 +6,10 @@ import io.unwedge.core.holders.DrainPolicy.Action;
 import io.unwedge.core.holders.DrainPolicy.Verdict;
 import io.unwedge.core.holders.Holder;
 import io.unwedge.daemon.journal.DrainRow;
+import io.unwedge.host.os.Inotify;
 import io.unwedge.host.os.OsException;
 import io.unwedge.host.os.Pidfd;
+import io.unwedge.host.os.Pollable;
 import io.unwedge.host.os.Wakeup;
 import io.unwedge.host.procfs.HolderScan;
 import io.unwedge.host.sysfs.Sysfs;
@@ -27,11 +29,12 @@ import java.util.Set;
  *
  * <h2>The loop</h2>
  * Scan the holders of the device's nodes; ask {@link DrainPolicy#decide} what to do about each (by how long
- * this drain has seen it); carry that out; wait on the holders' pidfds until they exit or the policy's next
- * deadline; scan again. A process that opens the device meanwhile is a new holder with its own grace. The
- * loop ends when the device is free, when the policy stops (holders that will not go: refused, or with
- * {@code force} proceeding anyway), when new openers keep coming ({@link #MAX_ROUNDS} scans that found
- * someone new), or when the daemon stops (refused: nothing was unbound).
+ * this drain has seen it); carry that out; wait on the holders' pidfds until they exit, or let go of the
+ * device (a close on its nodes, see {@link #awaitLetGo}), or the policy's next deadline; scan again. A
+ * process that opens the device meanwhile is a new holder with its own grace. The loop ends when the device
+ * is free, when the policy stops (holders that will not go: refused, or with {@code force} proceeding
+ * anyway), when new openers keep coming ({@link #MAX_ROUNDS} scans that found someone new), or when the
+ * daemon stops (refused: nothing was unbound).
  *
  * <h2>Who may be signalled</h2>
  * Only a process the scan found holding the device, through a pidfd opened after the scan and checked again
@@ -163,6 +166,7 @@ final class Drain implements AutoCloseable {
         var known = new LinkedHashMap<Integer, String>(); // pid → comm, of holders seen in the last scan
         var told = new HashMap<Integer, String>();         // holders already logged as staying
         int rounds = 0;
+        Inotify closes = watchCloses(device);
         try {
             for (int scans = 0; scans < MAX_SCANS; scans++) {
                 var holders = scan.scan(target);
@@ -218,10 +222,8 @@ final class Drain implements AutoCloseable {
                             waitFor.add(pidfd.get());
                         }
                         long deadline = System.nanoTime() + d.lookAgain().toNanos();
-                        for (var p : waitFor) {
-                            if (p.awaitExit(stop, deadline) == Wakeup.Ended.WOKEN) {
-                                return refuse(device, "daemon stopping: drain abandoned, holders remain: " + list(holders.holders()));
-                            }
+                        if (awaitLetGo(waitFor, closes, target, deadline) == Wakeup.Ended.WOKEN) {
+                            return refuse(device, "daemon stopping: drain abandoned, holders remain: " + list(holders.holders()));
                         }
                     }
                 }
@@ -232,7 +234,55 @@ final class Drain implements AutoCloseable {
             return refuse(device, "drain failed: " + e.getMessage());
         } finally {
             for (var p : pidfds.values()) p.close();
+            if (closes != null) closes.close();
         }
+    }
+
+    /**
+     * Waits until every holder in {@code waiting} has exited (its pidfd) or let go of the device, the
+     * deadline passes, or the daemon stops. Letting go without exiting wakes no pidfd, so the device's node
+     * files are watched for closes (inotify: the last descriptor of an open file on the node was closed):
+     * on one, the holders still waited for are looked at again, one by one. A holder that only unmaps, or
+     * closes a descriptor another process still shares, wakes nothing: the deadline's rescan finds it.
+     */
+    private Wakeup.Ended awaitLetGo(List<Pidfd> waiting, Inotify closes, HolderScan.Target target, long deadline) throws OsException {
+        var pending = new ArrayList<>(waiting);
+        while (!pending.isEmpty()) {
+            var fds = new ArrayList<Pollable>(pending);
+            if (closes != null) fds.add(closes);
+            var any = stop.awaitAny(fds, deadline);
+            if (any.ended() != Wakeup.Ended.READY) return any.ended();
+            boolean closed = closes != null && any.isReady(pending.size());
+            for (int i = pending.size() - 1; i >= 0; i--) if (any.isReady(i)) pending.remove(i);
+            if (closed) {
+                closes.takeReady(); // which descriptor closed does not matter: who still holds the device does
+                pending.removeIf(p -> scan.scan(p.pid(), target).isEmpty());
+            }
+        }
+        return Wakeup.Ended.READY;
+    }
+
+    /** An inotify on the device's node files for closes; null when none can be watched (the drain then wakes on exits and deadlines only). */
+    private Inotify watchCloses(GpuDevice device) {
+        Inotify in;
+        try {
+            in = Inotify.open();
+        } catch (OsException e) {
+            log.debug("drain-closes-unwatched", "card", device.card(), "bdf", device.bdf(), e.getMessage() + ", waking on exits and deadlines only");
+            return null;
+        }
+        int watched = 0;
+        for (var node : HolderScan.Target.nodes(device, dev)) {
+            try {
+                in.watch(node, Inotify.IN_CLOSE_WRITE | Inotify.IN_CLOSE_NOWRITE);
+                watched++;
+            } catch (OsException e) {
+                log.debug("drain-closes-unwatched", "card", device.card(), "bdf", device.bdf(), "node", node, e.getMessage() + ", ignoring");
+            }
+        }
+        if (watched > 0) return in;
+        in.close();
+        return null;
     }
 
     private Optional<Pidfd> pidfd(Map<Integer, Pidfd> pidfds, int pid) throws OsException {

@@ -5,11 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.unwedge.core.GpuDevice;
 import io.unwedge.core.Uevent;
 import io.unwedge.core.WedgedEvent;
+import io.unwedge.host.procfs.HolderScan;
 import io.unwedge.host.sysfs.Sysfs;
 import io.unwedge.host.sysfs.Topology;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -39,6 +41,45 @@ class TopologyOnVirtualHostTest {
         assertThat(d.driver()).contains("xe");
         assertThat(d.minors()).containsExactly("card1", "renderD129");
         assertThat(d.sysPath()).isEqualTo("devices/pci0000:00/0000:00:01.1/0000:04:00.0/0000:05:01.0/0000:06:00.0");
+    }
+
+    @Test
+    void anAccelNodeIsOneOfTheDevicesNodesAndItsHoldersAreTheDevicesHolders() throws Exception {
+        var host = VirtualHost.create(dir.resolve("h"), 2, GpuModel.XE, 0);
+        var fn = host.sys().resolve(host.gpus().get(1).devpath().substring(1));
+        // as the accel class lays it out: <function>/accel/accelN beside <function>/drm, the node in /dev/accel
+        Files.createDirectories(fn.resolve("accel/accel0"));
+        Files.writeString(fn.resolve("accel/accel0/dev"), "261:0\n");
+        Files.createDirectories(fn.resolve("accel/accel-junk"));
+        Path accel = Files.writeString(Files.createDirectories(host.dev().resolve("accel")).resolve("accel0"), "x");
+        var topology = new Topology(new Sysfs(host.sys()));
+        var d = topology.byBdf(host.gpus().get(1).bdf()).orElseThrow();
+        assertThat(d.minors()).containsExactly("accel0", "card1", "renderD129");
+        assertThat(d.card()).isEqualTo("card1");
+        assertThat(topology.cards()).extracting(GpuDevice::card).containsExactly("card0", "card1");
+        assertThat(HolderScan.Target.nodes(d, host.dev())).contains(accel);
+
+        Path proc = Files.createDirectories(dir.resolve("proc"));
+        for (var pid : List.of(300, 301)) {
+            Path p = Files.createDirectories(proc.resolve(pid.toString()));
+            Files.writeString(p.resolve("comm"), "npu-job\n");
+            Files.writeString(p.resolve("cmdline"), "npu-job\0");
+            Files.writeString(p.resolve("status"), "Uid:\t0\t0\t0\t0\n");
+            Files.writeString(p.resolve("cgroup"), "0::/\n");
+            Files.writeString(p.resolve("maps"), "");
+            Files.createDirectories(p.resolve("fdinfo"));
+            Files.createDirectories(p.resolve("fd"));
+        }
+        Files.createSymbolicLink(proc.resolve("300/fd/5"), accel);
+        Files.writeString(proc.resolve("300/fdinfo/5"), "drm-driver:\txe\ndrm-client-id:\t3\ndrm-pdev:\t0000:06:00.0\n");
+        Files.createSymbolicLink(proc.resolve("301/fd/5"), host.dev().resolve("dri/card0"));
+        var target = HolderScan.Target.of(d, topology.sysfs(), host.dev());
+        var holders = new HolderScan(proc).scan(target);
+        assertThat(holders.pids()).containsExactly(300);
+        assertThat(holders.holders().getFirst().fds()).singleElement().satisfies(f -> {
+            assertThat(f.path()).isEqualTo(accel.toString());
+            assertThat(f.client()).hasValueSatisfying(c -> assertThat(c.clientId()).isEqualTo(3));
+        });
     }
 
     @Test

@@ -23,7 +23,7 @@ import java.util.Objects;
  * eventfd, with no timeout, so {@link #close()} from another thread ends a blocked take at once.
  * Watches may be added and removed while another thread is blocked in take.
  */
-public final class Inotify implements AutoCloseable {
+public final class Inotify implements AutoCloseable, Pollable {
 
     /** File was written (also a FIFO: queued inside the writer's write(), so in write order). */
     public static final int IN_MODIFY = 0x00000002;
@@ -31,6 +31,8 @@ public final class Inotify implements AutoCloseable {
     public static final int IN_DELETE = 0x00000200;
     public static final int IN_DELETE_SELF = 0x00000400;
     public static final int IN_CLOSE_WRITE = 0x00000008;
+    /** A file not opened for writing was closed (its last descriptor: the open file description is released). */
+    public static final int IN_CLOSE_NOWRITE = 0x00000010;
     public static final int IN_MOVED_FROM = 0x00000040;
     public static final int IN_MOVED_TO = 0x00000080;
     /** The watch is gone: removed, or the watched directory was deleted or unmounted. */
@@ -122,6 +124,32 @@ public final class Inotify implements AutoCloseable {
         } finally {
             fd.release();
         }
+    }
+
+    /**
+     * Every event queued now, without waiting (empty when none, or once closed): for a caller that learnt
+     * from {@link Wakeup#awaitAny} that something is queued and only needs the queue emptied.
+     */
+    public List<Event> takeReady() throws OsException {
+        int n = fd.acquire();
+        if (n < 0) return List.of();
+        try (var arena = Arena.ofConfined()) {
+            var buf = arena.allocate(READ_BUFFER, 8);
+            var out = new ArrayList<Event>();
+            for (;;) {
+                long r = Io.read(n, buf);
+                if (r == -Errno.EAGAIN) return List.copyOf(out);
+                if (r < 0) throw new OsException("read", fd.what(), (int) -r);
+                out.addAll(parse(buf, r));
+            }
+        } finally {
+            fd.release();
+        }
+    }
+
+    @Override
+    public Fd pollFd() {
+        return fd;
     }
 
     /**

@@ -74,6 +74,16 @@ final class Libc {
         return r != -1 ? r : -(int) ERRNO.get(state, 0L);
     }
 
+    /** An errno capture segment, for a caller that reuses one across calls (see {@link #errno}). */
+    static MemorySegment errnoState(Arena arena) {
+        return arena.allocate(CAPTURE_STATE);
+    }
+
+    /** The errno a call captured into {@code state}. */
+    static int errno(MemorySegment state) {
+        return (int) ERRNO.get(state, 0L);
+    }
+
     private static long invoke(Call call, MemorySegment state) {
         try {
             return call.invoke(state);

@@ -27,7 +27,7 @@ import java.util.Optional;
  * they were added after the syscall tables were unified (Linux 5.1/5.3); the glibc wrappers are younger
  * (2.36) than some distributions unwedge runs on.
  */
-public final class Pidfd implements AutoCloseable {
+public final class Pidfd implements AutoCloseable, Pollable {
 
     public static final int SIGKILL = 9;
     public static final int SIGTERM = 15;
@@ -104,6 +104,12 @@ public final class Pidfd implements AutoCloseable {
      */
     public Wakeup.Ended awaitExit(Wakeup wakeup, long deadlineNanos) throws OsException {
         return wakeup.await(fd, deadlineNanos);
+    }
+
+    /** Readable once the process has exited. */
+    @Override
+    public Fd pollFd() {
+        return fd;
     }
 
     /** Idempotent. Closing a pidfd does nothing to the process. */

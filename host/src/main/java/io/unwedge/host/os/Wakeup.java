@@ -3,6 +3,10 @@ package io.unwedge.host.os;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Objects;
 
 /**
  * An eventfd(2) that lets {@code close()} on one thread wake a thread blocked in poll(2) on another
@@ -113,6 +117,65 @@ public final class Wakeup implements AutoCloseable {
         } finally {
             eventfd.release();
             fd.release();
+        }
+    }
+
+    /** How {@link #awaitAny} ended, and on {@link Ended#READY} which of the descriptors are ready, by their index. */
+    public record Any(Ended ended, BitSet ready) {
+        public Any {
+            Objects.requireNonNull(ended);
+            ready = (BitSet) ready.clone();
+        }
+
+        public boolean isReady(int index) {
+            return ready.get(index);
+        }
+    }
+
+    /**
+     * As {@link #await(Fd, long)}, over several descriptors at once: returns when at least one of them is
+     * readable (or hung up), on {@link #wake()}, or at {@code deadlineNanos}. One poll(2), no sleeping.
+     * A descriptor closed meanwhile counts as woken.
+     */
+    public Any awaitAny(List<? extends Pollable> waitables, long deadlineNanos) throws OsException {
+        var none = new BitSet();
+        if (woken) return new Any(Ended.WOKEN, none);
+        int count = waitables.size();
+        var borrowed = new ArrayList<Fd>(count);
+        try (var arena = Arena.ofConfined()) {
+            var fds = arena.allocate(Io.POLLFD, count + 1);
+            for (int i = 0; i < count; i++) {
+                var fd = waitables.get(i).pollFd();
+                int n = fd.acquire();
+                if (n < 0) return new Any(Ended.WOKEN, none);
+                borrowed.add(fd);
+                var slot = fds.asSlice(i * Io.POLLFD.byteSize());
+                Io.POLLFD_FD.set(slot, 0L, n);
+                Io.POLLFD_EVENTS.set(slot, 0L, (short) Io.POLLIN);
+            }
+            int self = eventfd.acquire();
+            if (self < 0) return new Any(Ended.WOKEN, none);
+            borrowed.add(eventfd);
+            var mine = fds.asSlice(count * Io.POLLFD.byteSize());
+            Io.POLLFD_FD.set(mine, 0L, self);
+            Io.POLLFD_EVENTS.set(mine, 0L, (short) Io.POLLIN);
+            for (;;) {
+                long left = deadlineNanos - System.nanoTime();
+                int millis = left <= 0 ? 0 : (int) Math.min(Integer.MAX_VALUE, (left + 999_999) / 1_000_000);
+                int n = Io.poll(fds, count + 1, millis);
+                if (n < 0) throw new OsException("poll", "pidfds and inotify", -n);
+                if ((short) Io.POLLFD_REVENTS.get(mine, 0L) != 0 || woken) return new Any(Ended.WOKEN, none);
+                var ready = new BitSet();
+                for (int i = 0; i < count; i++) {
+                    short revents = (short) Io.POLLFD_REVENTS.get(fds.asSlice(i * Io.POLLFD.byteSize()), 0L);
+                    if ((revents & Io.POLLNVAL) != 0) throw new OsException("poll", waitables.get(i).pollFd().what(), Errno.EBADF);
+                    if (revents != 0) ready.set(i);
+                }
+                if (!ready.isEmpty()) return new Any(Ended.READY, ready);
+                if (deadlineNanos - System.nanoTime() <= 0) return new Any(Ended.DEADLINE, none);
+            }
+        } finally {
+            for (var fd : borrowed) fd.release();
         }
     }
 

@@ -6,6 +6,8 @@ import java.util.Optional;
 public record DevNum(int major, int minor) {
 
     public static final int DRM_MAJOR = 226;
+    /** {@code /dev/accel/accelN} (include/drm/drm_accel.h). */
+    public static final int ACCEL_MAJOR = 261;
 
     public DevNum {
         if (major < 0 || minor < 0) throw new IllegalArgumentException("negative device number " + major + ":" + minor);

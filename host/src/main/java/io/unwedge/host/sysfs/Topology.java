@@ -15,7 +15,7 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * card → PCI function → driver → minors, read from a sysfs root. A DEVPATH from an event is checked
+ * card → PCI function → driver → minors (card, render and accel nodes), read from a sysfs root. A DEVPATH from an event is checked
  * ({@link Devpath#check}) and then resolved: the real path must stay inside {@code <sysfs>/devices},
  * so neither a forged event nor a hostile symlink can point unwedge at something else.
  */
@@ -208,14 +208,23 @@ public final class Topology {
         return out;
     }
 
+    /**
+     * The function's minors: {@code drm/} holds its card and render nodes, {@code accel/} its compute
+     * accelerator nodes ({@code accelN}, char major 261, {@code /dev/accel/accelN}), which the accel class
+     * puts beside drm rather than under it.
+     */
     private static List<String> minors(Path function) {
-        try (var entries = Files.list(function.resolve("drm"))) {
-            return entries.map(p -> p.getFileName().toString()).filter(n -> MINOR.matcher(n).matches())
-                    .sorted(Comparator.comparing((String n) -> n.replaceAll("[0-9]+$", "")).thenComparingInt(Topology::number))
-                    .toList();
-        } catch (IOException e) {
-            return List.of();
+        var out = new ArrayList<String>();
+        for (var dir : List.of("drm", "accel")) {
+            try (var entries = Files.list(function.resolve(dir))) {
+                entries.map(p -> p.getFileName().toString()).filter(n -> MINOR.matcher(n).matches())
+                        .filter(n -> dir.equals("accel") == n.startsWith("accel")).forEach(out::add);
+            } catch (IOException e) {
+                // no such class on this function (most GPUs have no accel node), or gone meanwhile
+            }
         }
+        out.sort(Comparator.comparing((String n) -> n.replaceAll("[0-9]+$", "")).thenComparingInt(Topology::number));
+        return List.copyOf(out);
     }
 
     private static int number(String minor) {

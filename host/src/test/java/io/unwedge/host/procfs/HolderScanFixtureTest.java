@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.unwedge.core.PciAddress;
 import io.unwedge.core.holders.DrmClient;
+import io.unwedge.core.holders.Holder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -146,6 +147,21 @@ class HolderScanFixtureTest {
     }
 
     @Test
+    void anAccelCharDeviceIsAttributedByPdevAsADrmOneIs() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "mknod needs root");
+        Path accel = dir.resolve("accel-node");
+        var mk = new ProcessBuilder("mknod", accel.toString(), "c", "261", "7").inheritIO().start();
+        assertThat(mk.waitFor()).isZero();
+        var ours = process(610, "npu", Map.of(3, accel));
+        fdinfo(ours, 3, "drm-driver:\tivpu\ndrm-client-id:\t9\ndrm-pdev:\t0000:06:00.0\n");
+        var theirs = process(611, "other-npu", Map.of(3, accel));
+        fdinfo(theirs, 3, "drm-driver:\tivpu\ndrm-client-id:\t2\ndrm-pdev:\t0000:03:00.0\n");
+        var r = new HolderScan(proc).scan(target());
+        assertThat(r.pids()).containsExactly(610);
+        assertThat(r.clients()).containsExactly(new DrmClient(BDF, 9));
+    }
+
+    @Test
     void aCharNodeMatchesByRdevFromAnyPath() throws Exception {
         Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "mknod needs root");
         for (var n : List.of("host-card", "container-card")) {
@@ -185,6 +201,58 @@ class HolderScanFixtureTest {
         Files.writeString(odd.resolve("cmdline"), "");
         var r = new HolderScan(proc).scan(target());
         assertThat(r.pids()).containsExactly(900);
+    }
+
+    @Test
+    void aLargeTreeSharedAmongThreadsFindsWhatOneThreadFinds() throws IOException {
+        var expected = new java.util.TreeSet<Integer>();
+        for (int pid = 2000; pid < 2400; pid++) {
+            var p = process(pid, "p" + pid, pid % 7 == 0 ? Map.of(3, card1) : Map.of(0, dir.resolve("dev/dri/card0")));
+            if (pid % 7 == 0) expected.add(pid);
+            if (pid % 50 == 0) {
+                Files.writeString(p.resolve("maps"), mapsLine(render, "7f5093000000-7f5093001000"));
+                expected.add(pid);
+            }
+        }
+        var one = new HolderScan(proc, 1).scan(target());
+        var three = new HolderScan(proc, 3).scan(target());
+        assertThat(one.pids()).containsExactlyElementsOf(expected);
+        assertThat(three).isEqualTo(one);
+    }
+
+    @Test
+    void aDescriptorPastTheFirstListingBufferIsFound() throws IOException {
+        // 2000 entries (24 bytes each) do not fit one 32 KiB getdents64 buffer: the listing must go on to the last
+        var fds = new java.util.HashMap<Integer, Path>();
+        for (int fd = 0; fd < 2000; fd++) fds.put(fd, dir.resolve("dev/dri/card0"));
+        fds.put(1999, card1);
+        process(1200, "many-fds", fds);
+        var r = new HolderScan(proc).scan(target());
+        assertThat(r.pids()).containsExactly(1200);
+        assertThat(r.holders().getFirst().fds()).extracting(Holder.HeldFd::fd).containsExactly(1999);
+    }
+
+    @Test
+    void oneWalkFindsTheHoldersOfEachDevice() throws IOException {
+        Path card0 = dir.resolve("dev/dri/card0");
+        var other = HolderScan.Target.of("card0", Optional.of(OTHER), Optional.of("i915"), List.of(card0), List.of());
+        process(1100, "both", Map.of(3, card1, 4, card0));
+        process(1101, "first", Map.of(3, card1));
+        var p = process(1102, "second", Map.of());
+        Files.writeString(p.resolve("maps"), mapsLine(card0, "7f0000000000-7f0000001000"));
+        var p2 = process(1103, "video", Map.of(7, dir.resolve("dmabuf-placeholder")));
+        Files.delete(p2.resolve("fd/7"));
+        Files.createSymbolicLink(p2.resolve("fd/7"), Path.of("/dmabuf:frame"));
+        fdinfo(p2, 7, "size:\t4096\nexp_name:\ti915\n");
+        var both = new HolderScan(proc).scan(List.of(target(), other));
+        assertThat(both).hasSize(2);
+        assertThat(both.get(0).pids()).containsExactly(1100, 1101);
+        assertThat(both.get(1).pids()).containsExactly(1100, 1102);
+        assertThat(both.get(0).uncertain()).isEmpty();
+        assertThat(both.get(1).uncertain()).singleElement().asString().contains("pid 1103", "'i915'", "card0");
+        assertThat(both.get(0)).isEqualTo(new HolderScan(proc).scan(target()));
+        assertThat(both.get(1)).isEqualTo(new HolderScan(proc).scan(other));
+        assertThat(new HolderScan(proc).scan(List.of())).isEmpty();
     }
 
     @Test

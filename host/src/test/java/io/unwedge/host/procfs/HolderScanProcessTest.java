@@ -80,6 +80,26 @@ class HolderScanProcessTest {
     }
 
     @Test
+    void aMappingIsToldAsMapsWritesIt() throws IOException {
+        // the scan asks the kernel for numbers (PROCMAP_QUERY) and writes the range and permissions itself
+        var p = start("python3", "-c", "import ctypes,os,sys,time; libc=ctypes.CDLL(None, use_errno=True); "
+                + "libc.mmap.restype=ctypes.c_void_p; "
+                + "libc.mmap.argtypes=[ctypes.c_void_p,ctypes.c_size_t,ctypes.c_int,ctypes.c_int,ctypes.c_int,ctypes.c_long]; "
+                + "fd=os.open(sys.argv[1], os.O_RDWR); a=libc.mmap(None, 8192, 1, 1, fd, 0); "
+                + "assert a not in (None, 2**64-1); print('ready', flush=True); time.sleep(60)", node.toString());
+        var m = new HolderScan(Path.of("/proc")).scan(target()).holders().getFirst().mappings();
+        var lines = Files.readAllLines(Path.of("/proc/" + p.pid() + "/maps")).stream().filter(l -> l.endsWith(" " + node)).toList();
+        assertThat(lines).singleElement().satisfies(l -> {
+            var f = l.split(" +");
+            assertThat(m).singleElement().satisfies(mapping -> {
+                assertThat(mapping.range()).isEqualTo(f[0]);
+                assertThat(mapping.perms()).isEqualTo(f[1]).isEqualTo("r--s");
+                assertThat(mapping.path()).isEqualTo(node.toString());
+            });
+        });
+    }
+
+    @Test
     void anInheritedDescriptorHoldsInParentAndChild() throws IOException {
         var p = start("bash", "-c", "exec 3<'" + node + "'; sleep 60 & echo ready; wait");
         var r = new HolderScan(Path.of("/proc")).scan(target());
