@@ -74,6 +74,7 @@ final class Recovery {
     private long recoveryId = -1; // the journal's row, once written
     private String journalGap = ""; // what could not be journaled after the device was touched
     private boolean touched; // a disruptive write was made: from here on, a journal failure is survived
+    private boolean signalled; // the drain signalled a holder: a refusal after it must not say "nothing done"
     private List<StepResult> steps = new ArrayList<>();
     private long started = System.nanoTime();
     private Long latencyMicros;
@@ -257,7 +258,8 @@ final class Recovery {
                 // only before the device was touched: after, a journal failure is survived (intentOnceTouched)
                 log.error("journal-failed", "card", device.card(), "bdf", device.bdf(), "seqnum", event.seqnum(), "step", step, "error", e.getMessage(),
                         "the " + step + " step's intent cannot be journaled: the recovery is refused before it");
-                ended = new Ended(Result.REFUSED, "journal cannot be written: " + e.reason() + "; nothing done, the device is still wedged");
+                ended = new Ended(Result.REFUSED, "journal cannot be written: " + e.reason()
+                        + (signalled ? "; its holders were signalled, nothing unbound" : "; nothing done") + ", the device is still wedged");
                 break;
             }
             if (step == Step.DRAIN && r.outcome() == Outcome.REFUSED) {
@@ -334,6 +336,7 @@ final class Recovery {
         var r = new StepResult(Step.DRAIN, d.proceed() ? Outcome.OK : Outcome.REFUSED, (System.nanoTime() - t0) / 1_000_000, d.detail());
         var done = ended(intent, r, device, method);
         recordDrain(intent, d, device);
+        if (d.holders().stream().anyMatch(h -> h.signal().isPresent())) signalled = true;
         return done;
     }
 
@@ -390,6 +393,7 @@ final class Recovery {
         var wanted = policy.methods().resetMethod();
         var original = Sysfs.readTrimmed(resetMethod);
         String how = original.map(o -> "reset_method '" + o + "'").orElse("");
+        touched = true; // a write that fails may still have been carried out
         try {
             if (!wanted.isEmpty()) {
                 writer.write(resetMethod, String.join(" ", wanted) + "\n");

@@ -138,8 +138,6 @@ public final class HolderScan {
     private static final int PARALLEL_FROM = 256;
     /** Processes a worker takes at a time: a few, so that one process with many descriptors does not leave the others idle. */
     private static final int CHUNK = 16;
-    /** The largest linux_dirent64: 19 bytes of header, NAME_MAX + 1 of name, padded to 8. */
-    private static final int MAX_DIRENT = 280;
 
     private final Path proc;
     private final int workers;
@@ -276,8 +274,14 @@ public final class HolderScan {
             }));
         }
         if (caller) {
+            // a failure here waits for the workers too: they resolve paths against procFd, which the caller closes
             try (var raw = RawFiles.open()) {
                 results.add(new Walker(raw, procFd, match).all(pids, next));
+            } catch (RuntimeException | Error e) {
+                synchronized (failure) {
+                    failure[0] = e instanceof RuntimeException r ? r : new IllegalStateException(e);
+                }
+                next.set(pids.length); // the workers take no more
             }
         }
         boolean interrupted = false;
@@ -329,6 +333,20 @@ public final class HolderScan {
             v = v * 10 + d;
         }
         return v;
+    }
+
+    /**
+     * The {@code map_files/} entry of a {@code maps} range: {@code %lx-%lx}, where maps pads to 8 digits (the
+     * kernel refuses a name with a leading zero, so a mapping below 0x10000000 would not be found).
+     */
+    static String mapFilesName(String range) {
+        int dash = range.indexOf('-');
+        return unpadded(range, 0, dash) + "-" + unpadded(range, dash + 1, range.length());
+    }
+
+    private static String unpadded(String s, int from, int to) {
+        while (from < to - 1 && s.charAt(from) == '0') from++;
+        return s.substring(from, to);
     }
 
     /** The targets as arrays of numbers, read by every worker: a descriptor is matched without allocating. */
@@ -476,16 +494,20 @@ public final class HolderScan {
             try {
                 for (;;) {
                     long got = raw.getdents64(dir, dirents);
-                    if (got <= 0) break; // the end, or the process went while we listed: what we saw stands
+                    if (got == 0) break;
+                    if (got < 0) {
+                        // the process went while we listed (what we saw stands), or the listing failed: say so
+                        if (!gone((int) -got)) note(match.all, "pid " + pid + ": descriptors not all listed (" + Errno.describe((int) -got) + ")");
+                        break;
+                    }
                     for (long off = 0; off < got; off += RawFiles.direntLength(dirents, off)) {
                         int len = RawFiles.direntName(dirents, off, entry);
                         int fd = number(entry, len);
                         if (fd < 0) continue;
                         if (!descriptor(dir, fd, len)) unreadable++;
                     }
-                    // procfs (and any local filesystem) stops filling only when the next entry does not fit:
-                    // room left for one more means the end, and the call that would say 0 is saved
-                    if (got < dirents.byteSize() - MAX_DIRENT) break;
+                    // no shortcut when room was left: filldir64 also stops early for a pending signal, so
+                    // only 0 is the end (a descriptor missed is a holder missed)
                 }
             } finally {
                 raw.close(dir);
@@ -606,7 +628,8 @@ public final class HolderScan {
                     return false;
                 }
                 if (r < 0) {
-                    if (r == -Errno.ESRCH) throw new Gone(); // its mm is gone: exiting
+                    // its mm is gone (exiting, or a kernel thread): no mappings, but the descriptors it still has stand
+                    if (r == -Errno.ESRCH) return true;
                     note(match.all, "pid " + pid + ": maps unreadable (" + Errno.describe(-r) + ")");
                     return true;
                 }
@@ -638,7 +661,7 @@ public final class HolderScan {
 
         /** What the mapping {@code map_files/<range>} is by its device number; a note when it cannot be looked at. */
         private long byMapFile(String range, String path) {
-            var r = range.getBytes(StandardCharsets.US_ASCII);
+            var r = mapFilesName(range).getBytes(StandardCharsets.US_ASCII);
             int at = prefix(MAP_FILES);
             System.arraycopy(r, 0, name, at, r.length);
             int s = raw.statx(procFd, raw.name(name, at + r.length), 0);

@@ -273,4 +273,22 @@ class HolderScanFixtureTest {
         assertThat(DevNum.parseHex("-1:2")).isEmpty();
         assertThat(Set.of(DevNum.parseHex("e2:80").orElseThrow())).containsExactly(new DevNum(226, 128));
     }
+
+    @Test
+    void aMapsRangeIsLookedUpInMapFilesWithoutItsPadding() throws IOException {
+        // maps pads to 8 digits; map_files/ names are %lx-%lx and the kernel refuses a leading zero
+        assertThat(HolderScan.mapFilesName("00400000-0040b000")).isEqualTo("400000-40b000");
+        assertThat(HolderScan.mapFilesName("00000000-00001000")).isEqualTo("0-1000");
+        assertThat(HolderScan.mapFilesName("7f5093000000-7f5093001000")).isEqualTo("7f5093000000-7f5093001000");
+        Assumptions.assumeTrue(Files.isDirectory(Path.of("/proc/self/map_files")) && "root".equals(System.getProperty("user.name")),
+                "map_files/ is looked up by root only (CAP_SYS_ADMIN)");
+        int checked = 0;
+        for (var line : Files.readAllLines(Path.of("/proc/self/maps"))) {
+            var f = line.split("\\s+", 6);
+            if (f.length < 6 || !f[5].startsWith("/")) continue;
+            assertThat(Path.of("/proc/self/map_files", HolderScan.mapFilesName(f[0]))).as(line).exists();
+            checked++;
+        }
+        assertThat(checked).as("file-backed mappings of this JVM").isPositive();
+    }
 }
