@@ -1,6 +1,5 @@
 package io.unwedge.cli;
 
-import io.unwedge.core.PciAddress;
 import io.unwedge.daemon.journal.Journal;
 import io.unwedge.daemon.journal.JournalException;
 import java.io.IOException;
@@ -9,7 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -21,7 +19,6 @@ import picocli.CommandLine.Option;
                 "Reads the journal read-only in one snapshot: safe while the daemon runs."})
 final class ExportCommand implements Callable<Integer> {
 
-    private static final Pattern CARD = Pattern.compile("card\\d+");
 
     @Mixin JournalOptions journal;
     @Option(names = "--since", paramLabel = "WHEN", description = "only rows since: an ISO-8601 instant (2026-11-25T10:00:00Z) or a time ago (90s, 15m, 1h, 2d)") String since;
@@ -32,15 +29,9 @@ final class ExportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         var from = since == null ? Optional.<Instant>empty() : Optional.of(HistoryCommand.since(since, Instant.now()));
-        Optional<PciAddress> bdf = Optional.empty();
-        Optional<String> card = Optional.empty();
-        if (device != null) {
-            if (CARD.matcher(device).matches()) card = Optional.of(device);
-            else bdf = Optional.of(PciAddress.parse(device).orElseThrow(
-                    () -> new Main.UsageError("--device must be a BDF like 0000:06:00.0 or a card like card1, not '" + device + "'")));
-        }
+        var d = HistoryCommand.Device.of(device);
         try (var j = journal.open()) {
-            export(j, new Journal.ExportFilter(from, bdf, card), out);
+            export(j, new Journal.ExportFilter(from, d.bdf(), d.card()), out);
         }
         if (out.checkError()) throw new IOException("cannot write the export to stdout");
         return ExitCode.OK.code;

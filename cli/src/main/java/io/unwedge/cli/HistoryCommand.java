@@ -21,6 +21,16 @@ import picocli.CommandLine.Option;
 final class HistoryCommand implements Callable<Integer> {
 
     private static final Pattern CARD = Pattern.compile("card\\d+");
+
+    /** {@code --device}: a PCI function (0000:06:00.0) or a card (card1); neither when not given. */
+    record Device(Optional<PciAddress> bdf, Optional<String> card) {
+        static Device of(String device) {
+            if (device == null) return new Device(Optional.empty(), Optional.empty());
+            if (CARD.matcher(device).matches()) return new Device(Optional.empty(), Optional.of(device));
+            return new Device(Optional.of(PciAddress.parse(device).orElseThrow(
+                    () -> new Main.UsageError("--device must be a BDF like 0000:06:00.0 or a card like card1, not '" + device + "'"))), Optional.empty());
+        }
+    }
     private static final Pattern AGO = Pattern.compile("(\\d+)([smhd])");
 
     @Mixin JournalOptions journal;
@@ -32,17 +42,11 @@ final class HistoryCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Optional<PciAddress> bdf = Optional.empty();
-        Optional<String> card = Optional.empty();
-        if (device != null) {
-            if (CARD.matcher(device).matches()) card = Optional.of(device);
-            else bdf = Optional.of(PciAddress.parse(device).orElseThrow(
-                    () -> new Main.UsageError("--device must be a BDF like 0000:06:00.0 or a card like card1, not '" + device + "'")));
-        }
+        var d = Device.of(device);
         if (limit < 1) throw new Main.UsageError("--limit must be at least 1");
         var from = since == null ? Optional.<Instant>empty() : Optional.of(since(since, Instant.now()));
         try (var j = journal.open()) {
-            var rows = j.history(bdf, card, from, limit);
+            var rows = j.history(d.bdf(), d.card(), from, limit);
             if (journal.json) {
                 out.println(Json.array(rows.stream().map(r -> new Json.Raw(json(r))).toList()));
                 return ExitCode.OK.code;

@@ -228,8 +228,7 @@ public final class Journal implements AutoCloseable {
         });
         String what = "record the " + holders.size() + " holder(s) of the drain of recovery " + recoveryId;
         try {
-            c.setAutoCommit(false);
-            try {
+            inTransaction(() -> {
                 long at = us(clock.instant());
                 for (var h : holders) {
                     try (var s = prepare("""
@@ -240,15 +239,29 @@ public final class Journal implements AutoCloseable {
                         s.executeUpdate();
                     }
                 }
-                c.commit();
-            } catch (SQLException e) {
-                c.rollback();
-                throw e;
-            } finally {
-                c.setAutoCommit(true);
-            }
+                return null;
+            });
         } catch (SQLException e) {
             throw failed(what, e);
+        }
+    }
+
+    private interface Work<T> {
+        T run() throws SQLException;
+    }
+
+    /** {@code work} in one transaction: committed when it returns, rolled back when it throws. */
+    private <T> T inTransaction(Work<T> work) throws SQLException {
+        c.setAutoCommit(false);
+        try {
+            T result = work.run();
+            c.commit();
+            return result;
+        } catch (SQLException | RuntimeException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(true);
         }
     }
 
@@ -272,8 +285,7 @@ public final class Journal implements AutoCloseable {
                                             Optional<String> cardAfter) throws JournalException {
         String what = "close recovery " + recoveryId + " at restart";
         try {
-            c.setAutoCommit(false);
-            try {
+            inTransaction(() -> {
                 try (var s = prepare("INSERT INTO restarts (recovery_id, at, found, action, detail) VALUES (?, ?, ?, ?, ?)",
                         recoveryId, us(clock.instant()), found, action, reason)) {
                     s.executeUpdate();
@@ -283,13 +295,8 @@ public final class Journal implements AutoCloseable {
                     int n = s.executeUpdate();
                     if (n != 1) throw new SQLException("recovery " + recoveryId + " is not unfinished (" + n + " rows)");
                 }
-                c.commit();
-            } catch (SQLException e) {
-                c.rollback();
-                throw e;
-            } finally {
-                c.setAutoCommit(true);
-            }
+                return null;
+            });
         } catch (SQLException e) {
             throw failed(what, e);
         }
@@ -467,8 +474,7 @@ public final class Journal implements AutoCloseable {
      * recoveries went, how many events, and how many telemetry rows.
      */
     private long[] deleteRecoveries(String where, long arg, long limit) throws SQLException {
-        c.setAutoCommit(false);
-        try {
+        return inTransaction(() -> {
             try (var s = c.createStatement()) {
                 s.execute("CREATE TEMP TABLE IF NOT EXISTS doomed (id INTEGER PRIMARY KEY, event_id INTEGER NOT NULL)");
                 s.execute("DELETE FROM doomed");
@@ -511,14 +517,8 @@ public final class Journal implements AutoCloseable {
                 s.execute("DELETE FROM doomed");
                 s.execute("DELETE FROM kept");
             }
-            c.commit();
             return new long[] {n, events, telemetry};
-        } catch (SQLException e) {
-            c.rollback();
-            throw e;
-        } finally {
-            c.setAutoCommit(true);
-        }
+        });
     }
 
     /** Events older than {@code cutoffUs} that nothing came of: no recovery, no telemetry. */
@@ -536,8 +536,7 @@ public final class Journal implements AutoCloseable {
      * and how many telemetry rows.
      */
     private long[] deleteTelemetryOnlyEvents(long cutoffUs, long limit) throws SQLException {
-        c.setAutoCommit(false);
-        try {
+        return inTransaction(() -> {
             try (var s = c.createStatement()) {
                 s.execute("CREATE TEMP TABLE IF NOT EXISTS doomed_events (id INTEGER PRIMARY KEY)");
                 s.execute("DELETE FROM doomed_events");
@@ -555,14 +554,8 @@ public final class Journal implements AutoCloseable {
                 events = s.executeUpdate("DELETE FROM events WHERE id IN (SELECT id FROM doomed_events)");
                 s.execute("DELETE FROM doomed_events");
             }
-            c.commit();
             return new long[] {events, telemetry};
-        } catch (SQLException e) {
-            c.rollback();
-            throw e;
-        } finally {
-            c.setAutoCommit(true);
-        }
+        });
     }
 
     /** Quarantines released before {@code cutoffUs}; an active one is never touched. */
