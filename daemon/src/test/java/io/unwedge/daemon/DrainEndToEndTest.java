@@ -105,6 +105,25 @@ class DrainEndToEndTest {
     }
 
     @Test
+    void anUnbindTheJournalCannotTakeAfterTheDrainIsRefusedAndSaysTheHoldersWereSignalled() throws Exception {
+        try (var rig = rig(policy(Mode.TERMINATE, 5000, false))) {
+            // the journal refuses the unbind's intent, as a full disk would: a trigger, SQLite's own, on the daemon's file
+            try (var c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("state").resolve(io.unwedge.daemon.journal.Journal.FILE));
+                 var st = c.createStatement()) {
+                st.execute("CREATE TRIGGER no_unbind BEFORE INSERT ON steps WHEN NEW.step = 'unbind' BEGIN SELECT RAISE(ABORT, 'no room'); END");
+            }
+            var c = client(rig, Options.of(Behaviour.POLITE));
+            var r = wedge(rig);
+            assertThat(r.result()).as(rig.log()).isEqualTo(Result.REFUSED);
+            assertThat(r.reason()).startsWith("journal cannot be written: ").endsWith("; its holders were signalled, nothing unbound, the device is still wedged");
+            assertThat(c.waitFor(Duration.ofSeconds(5))).as("the drain ran: the holder was terminated").contains(0);
+            assertThat(rig.simLines).noneMatch(l -> l.startsWith("unbind"));
+            assertThat(rig.model.wedgedWith(rig.gpu(0).bdf())).as("still wedged").isPresent();
+            assertThat(rig.log()).contains("journal-failed", "step=unbind");
+        }
+    }
+
+    @Test
     void terminateAndAPoliteClientItExitsOnSigtermAndTheDeviceIsRecovered() throws Exception {
         try (var rig = rig(policy(Mode.TERMINATE, 5000, false))) {
             var c = client(rig, Options.of(Behaviour.POLITE));
