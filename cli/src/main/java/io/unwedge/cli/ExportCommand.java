@@ -2,6 +2,7 @@ package io.unwedge.cli;
 
 import io.unwedge.daemon.journal.Journal;
 import io.unwedge.daemon.journal.JournalException;
+import io.unwedge.daemon.journal.TelemetryRow;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -14,8 +15,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "export", mixinStandardHelpOptions = true,
         description = {"Writes everything the journal holds as JSON lines on stdout, each with its \"kind\": event (with the raw",
-                "uevent, NULs as \\u0000), recovery (with its steps), drain (one holder of a drain), restart, telemetry,",
-                "quarantine; kind by kind in that order, each oldest first.",
+                "uevent, NULs as \\u0000), recovery (with its steps), drain (one holder of a drain), restart, telemetry (each",
+                "devcoredump's file, bytes, sha256, truncated), quarantine; kind by kind in that order, each oldest first.",
                 "Reads the journal read-only in one snapshot: safe while the daemon runs."})
 final class ExportCommand implements Callable<Integer> {
 
@@ -56,11 +57,16 @@ final class ExportCommand implements Callable<Integer> {
             case Journal.Exported.Telemetry t -> Json.object("kind", "telemetry", "id", t.row().id(), "event_id", t.row().eventId(),
                     "at", t.row().at(), "bdf", t.row().bdf(), "card", t.row().card(), "pid", t.row().pid(), "task", t.row().task(),
                     "exe", t.row().exe(), "devcoredumps", t.row().devcoredumps().stream().map(Object::toString).toList(),
-                    "bytes", t.row().bytes(), "note", t.row().note());
+                    "dumps", t.row().dumps().stream().map(ExportCommand::dumpJson).toList(), "bytes", t.row().bytes(), "note", t.row().note());
             case Journal.Exported.Quarantine q -> Json.object("kind", "quarantine", "id", q.id(), "bdf", q.bdf(), "since", q.since(),
                     "reason", q.reason(), "mode", q.mode().toString(), "released_at", q.releasedAt(), "released_by", q.releasedBy());
         };
         return json.replace(",\n ", ", "); // arrays as Json writes them break lines; a JSON line may not
+    }
+
+    /** A saved devcoredump: the copy, its size, the SHA-256 of exactly those bytes, and whether it was cut at the limit. */
+    static Json.Raw dumpJson(TelemetryRow.Devcoredump d) {
+        return new Json.Raw(Json.object("file", d.file().toString(), "bytes", d.bytes(), "sha256", d.sha256(), "truncated", d.truncated()));
     }
 
     private static String drainFields(Journal.Exported.Drain d) {

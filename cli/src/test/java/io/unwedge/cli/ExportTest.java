@@ -17,6 +17,7 @@ import io.unwedge.core.holders.DrainPolicy;
 import io.unwedge.core.safety.QuarantineMode;
 import io.unwedge.daemon.journal.DrainRow;
 import io.unwedge.daemon.journal.Journal;
+import io.unwedge.daemon.journal.TelemetryRow;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -60,6 +61,19 @@ class ExportTest {
         return ((WedgedEvent.Wedged) WedgedEvent.recognise(u)).event();
     }
 
+    static final TelemetryRow.Devcoredump DUMP_A = new TelemetryRow.Devcoredump(Path.of("/var/lib/unwedge/devcoredump/a.bin"), 4096,
+            sha256("dump a"), false);
+    static final TelemetryRow.Devcoredump DUMP_B = new TelemetryRow.Devcoredump(Path.of("/var/lib/unwedge/devcoredump/b.bin"), 100,
+            sha256("dump b, cut"), true);
+
+    static String sha256(String s) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
+        }
+    }
+
     static final DrainRow.Holder POLITE = new DrainRow.Holder(4242, "glxgears", Optional.of(1000), Optional.of("session-2.scope"),
             Optional.empty(), 1, 1, 1, Optional.of(DrainPolicy.Signal.TERM), DrainRow.Outcome.EXITED, Optional.of(37L));
     static final DrainRow.Holder STUBBORN = new DrainRow.Holder(4343, "mi\"ner", Optional.empty(), Optional.empty(),
@@ -92,7 +106,7 @@ class ExportTest {
             clock.now = T0.plusSeconds(10);
             var none = wedge("card1", "0000:06:00.0", 5250);
             j.recordTelemetry(j.recordEvent(none, clock.instant()), none, Optional.of("/usr/bin/glxgears"),
-                    List.of(Path.of("/var/lib/unwedge/devcoredump/a.bin")), 4096, "");
+                    List.of(DUMP_A, DUMP_B), "");
             clock.now = T0.plusSeconds(20);
             j.quarantine(e.bdf(), "flapping: 3 wedges in 10 min", QuarantineMode.EXCLUDED);
             clock.now = T0.plusSeconds(25);
@@ -181,8 +195,12 @@ class ExportTest {
                 "action", "resumed", "detail", "restart: bound again"));
         assertThat(rows.get(8)).containsEntry("event_id", 2L).containsEntry("at", "2026-11-25T10:00:10Z").containsEntry("bdf", "0000:06:00.0")
                 .containsEntry("card", "card1").containsEntry("pid", 4242L).containsEntry("task", "glx\"gears\\")
-                .containsEntry("exe", "/usr/bin/glxgears").containsEntry("devcoredumps", List.of("/var/lib/unwedge/devcoredump/a.bin"))
-                .containsEntry("bytes", 4096L).containsEntry("note", "");
+                .containsEntry("exe", "/usr/bin/glxgears")
+                .containsEntry("devcoredumps", List.of("/var/lib/unwedge/devcoredump/a.bin", "/var/lib/unwedge/devcoredump/b.bin"))
+                .containsEntry("dumps", List.of(
+                        Map.of("file", "/var/lib/unwedge/devcoredump/a.bin", "bytes", 4096L, "sha256", DUMP_A.sha256(), "truncated", false),
+                        Map.of("file", "/var/lib/unwedge/devcoredump/b.bin", "bytes", 100L, "sha256", DUMP_B.sha256(), "truncated", true)))
+                .containsEntry("bytes", 4196L).containsEntry("note", "");
         assertThat(rows.get(9)).containsEntry("bdf", "0000:06:00.0").containsEntry("since", "2026-11-25T10:00:20Z")
                 .containsEntry("reason", "flapping: 3 wedges in 10 min").containsEntry("mode", "excluded")
                 .containsEntry("released_at", "2026-11-25T10:00:25Z").containsEntry("released_by", "unwedge release (uid 0)");

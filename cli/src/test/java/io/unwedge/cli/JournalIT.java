@@ -117,6 +117,9 @@ class JournalIT {
                 "drain", "drain", "restart", "telemetry", "quarantine", "quarantine");
         assertThat(rows.get(7)).isEqualTo(java.util.Map.of("kind", "restart", "recovery_id", 2L, "at", "2026-11-25T10:01:05.040Z",
                 "found", "unbound", "action", "resumed", "detail", "restart: bound again"));
+        assertThat(rows.get(8)).containsEntry("dumps", List.of(
+                java.util.Map.of("file", "/var/lib/unwedge/devcoredump/a.bin", "bytes", 4096L, "sha256", ExportTest.DUMP_A.sha256(), "truncated", false),
+                java.util.Map.of("file", "/var/lib/unwedge/devcoredump/b.bin", "bytes", 100L, "sha256", ExportTest.DUMP_B.sha256(), "truncated", true)));
         var since = Commands.run(30, "export", "--state-dir", state.toString(), "--since", "2026-11-25T10:00:30Z");
         assertThat(since.out().lines().map(StrictJson::object).toList()).extracting(m -> m.get("kind"))
                 .containsExactly("event", "recovery", "restart", "quarantine");

@@ -6,6 +6,7 @@ import io.unwedge.core.TaskInfo;
 import io.unwedge.core.WedgedEvent;
 import io.unwedge.daemon.journal.Journal;
 import io.unwedge.daemon.journal.JournalException;
+import io.unwedge.daemon.journal.TelemetryRow;
 import io.unwedge.host.os.OsException;
 import io.unwedge.host.os.Pidfd;
 import io.unwedge.host.procfs.HolderScan;
@@ -147,8 +148,8 @@ public final class Telemetry {
         if (dryRun) return preview(event, device);
         var summary = new ArrayList<String>();
         var notes = new ArrayList<String>();
-        var files = new ArrayList<Path>();
-        long bytes = collect(device, summary, notes, files);
+        var saved = new ArrayList<TelemetryRow.Devcoredump>();
+        collect(device, summary, notes, saved);
         try (var task = event.task().map(t -> look(t, device)).orElse(null)) {
             if (task == null) {
                 summary.add("no task named");
@@ -156,7 +157,7 @@ public final class Telemetry {
                 summary.add(task.describe());
                 task.doubt().ifPresent(notes::add);
             }
-            var verdict = judgeAndRecord(event, device, eventId, task, files, bytes, String.join("; ", notes), summary);
+            var verdict = judgeAndRecord(event, device, eventId, task, saved, String.join("; ", notes), summary);
             if (verdict instanceof Offences.Act act) summary.add(act(act, event, device, task));
         }
         return String.join("; ", summary);
@@ -164,11 +165,11 @@ public final class Telemetry {
 
     // ---- devcoredumps ----------------------------------------------------------------------------
 
-    /** Saves and frees the device's dumps; says what happened to each. Returns the bytes saved. */
-    private long collect(GpuDevice device, List<String> summary, List<String> notes, List<Path> files) {
+    /** Saves and frees the device's dumps; says what happened to each, and adds each one saved (with its hash) to {@code saved}. */
+    private void collect(GpuDevice device, List<String> summary, List<String> notes, List<TelemetryRow.Devcoredump> saved) {
         if (!policy.devcoredump()) {
             summary.add("devcoredump collection off");
-            return 0;
+            return;
         }
         List<Devcoredumps.Collected> collected;
         try {
@@ -179,22 +180,21 @@ public final class Telemetry {
                     "cannot save the devcoredump; it is left for the kernel to expire");
             summary.add("devcoredump not saved: cannot create " + dumps + ": " + e.getMessage());
             notes.add("devcoredump not saved: " + e.getMessage());
-            return 0;
+            return;
         }
         if (collected.isEmpty()) {
             summary.add("no devcoredump");
-            return 0;
+            return;
         }
-        long bytes = 0;
         for (var c : collected) {
             switch (c) {
                 case Devcoredumps.Saved s -> {
-                    files.add(s.file());
-                    bytes += s.bytes();
+                    saved.add(new TelemetryRow.Devcoredump(s.file(), s.bytes(), s.sha256(), s.truncated()));
                     String what = s.source() + " saved to " + s.file() + " (" + s.bytes() + " bytes"
                             + (s.truncated() ? ", cut at " + policy.maxBytes() : "") + (s.freed() ? ", freed)" : ", not freed: " + s.notFreed().get() + ")");
                     log.log(s.freed() && !s.truncated() ? EventLog.Level.INFO : EventLog.Level.WARN, "devcoredump-saved", "card", device.card(),
-                            "bdf", device.bdf(), "dump", s.source(), "file", s.file(), "bytes", s.bytes(), "truncated", s.truncated(),
+                            "bdf", device.bdf(), "dump", s.source(), "file", s.file(), "bytes", s.bytes(), "sha256", s.sha256(),
+                            "truncated", s.truncated(),
                             "freed", s.freed(), s.notFreed().orElse(""));
                     summary.add("devcoredump " + what);
                     if (s.truncated()) notes.add(s.source() + " cut at " + policy.maxBytes() + " bytes");
@@ -212,7 +212,6 @@ public final class Telemetry {
                 }
             }
         }
-        return bytes;
     }
 
     /** The dump directory, readable by its owner alone: a GPU's dump can hold what its users' programs computed. */
@@ -280,8 +279,8 @@ public final class Telemetry {
      * Judges the task's offence against its earlier ones and records the telemetry row, in one critical section.
      * Returns the verdict, or null when there was none to give (no task, no journal, the journal failed).
      */
-    private Offences.Verdict judgeAndRecord(WedgedEvent event, GpuDevice device, long eventId, Task task, List<Path> files, long bytes,
-                                            String note, List<String> summary) {
+    private Offences.Verdict judgeAndRecord(WedgedEvent event, GpuDevice device, long eventId, Task task,
+                                            List<TelemetryRow.Devcoredump> saved, String note, List<String> summary) {
         if (journal.isEmpty()) {
             if (task != null) {
                 summary.add("offences not counted (no journal)");
@@ -308,7 +307,7 @@ public final class Telemetry {
                 }
             }
             try {
-                j.recordTelemetry(eventId, event, task == null ? Optional.empty() : task.exe(), files, bytes, note);
+                j.recordTelemetry(eventId, event, task == null ? Optional.empty() : task.exe(), saved, note);
             } catch (JournalException e) {
                 log.error("journal-failed", "card", device.card(), "bdf", device.bdf(), "seqnum", event.seqnum(), "error", e.getMessage(),
                         "the telemetry is not journaled: this offence will not count towards the next");

@@ -110,6 +110,12 @@ class TelemetryEndToEndTest {
                 assertThat(t.exe()).contains(Files.readSymbolicLink(Path.of("/proc", Long.toString(sleep.pid()), "exe")).toString());
                 assertThat(t.devcoredumps()).isEqualTo(saved);
                 assertThat(t.bytes()).isEqualTo(DUMP_BYTES);
+                assertThat(t.dumps()).singleElement().satisfies(d -> {
+                    assertThat(d.file()).isEqualTo(saved.getFirst());
+                    assertThat(d.bytes()).isEqualTo(DUMP_BYTES);
+                    assertThat(d.sha256()).as("the journaled hash is the saved file's").isEqualTo(TelemetryTest.sha256(saved.getFirst()));
+                    assertThat(d.truncated()).isFalse();
+                });
             });
             untouched(rig);
             assertThat(sleep.isAlive()).isTrue();

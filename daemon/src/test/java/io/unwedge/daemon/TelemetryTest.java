@@ -184,6 +184,12 @@ class TelemetryTest {
             assertThat(r.devcoredumps()).isEqualTo(saved);
             assertThat(r.bytes()).isEqualTo(100_000);
             assertThat(r.note()).isEmpty();
+            assertThat(r.dumps()).singleElement().satisfies(d -> {
+                assertThat(d.file()).isEqualTo(saved.getFirst());
+                assertThat(d.bytes()).isEqualTo(100_000);
+                assertThat(d.sha256()).as("the journaled hash is the saved file's").isEqualTo(sha256(saved.getFirst()));
+                assertThat(d.truncated()).isFalse();
+            });
         });
         assertThat(summary).contains("devcoredump devcd3 saved to " + saved.getFirst(), "100000 bytes, freed", "task glxgears[4242] (/usr/bin/glxgears)",
                 "offence 1 of 3 within 1h");
@@ -337,6 +343,30 @@ class TelemetryTest {
         try (var s = Files.list(state.resolve("devcoredump"))) {
             assertThat(s.count()).isEqualTo(1);
         }
+    }
+
+    @Test
+    void aDumpCutAtTheLimitIsJournaledAsCutWithTheHashOfWhatWasKept() throws Exception {
+        devcd(1, bytes(70_000));
+        devcd(2, bytes(500));
+        var small = new Telemetry.Policy(true, 1000, Telemetry.Policy.DEFAULT.offences(), List.of(), Duration.ofSeconds(1));
+        assertThat(handle(telemetry(small, fixtureProc), none(null, null))).contains("devcd1 saved", "cut at 1000", "devcd2 saved");
+        var row = journal.telemetry(Optional.empty(), Optional.empty(), 1).getFirst();
+        assertThat(row.dumps()).extracting(TelemetryRow.Devcoredump::bytes, TelemetryRow.Devcoredump::truncated)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(1000L, true), org.assertj.core.groups.Tuple.tuple(500L, false));
+        for (var d : row.dumps()) assertThat(d.sha256()).as(d.file().toString()).isEqualTo(sha256(d.file()));
+        assertThat(row.dumps().getFirst().sha256()).isNotEqualTo(sha256(bytes(70_000)));
+        assertThat(row.bytes()).isEqualTo(1500);
+        assertThat(row.devcoredumps()).isEqualTo(row.dumps().stream().map(TelemetryRow.Devcoredump::file).toList());
+    }
+
+    /** Computed here, apart from the copy loop's digest: the file as it is on disk. */
+    static String sha256(Path file) throws Exception {
+        return sha256(Files.readAllBytes(file));
+    }
+
+    static String sha256(byte[] b) throws Exception {
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(b));
     }
 
     @Test

@@ -304,34 +304,53 @@ public final class Journal implements AutoCloseable {
 
     /**
      * Records what was collected about a wedge; the task (and pid) are the event's {@code TASK=}/{@code PID=}.
-     * Durable when this returns: repeat offences are judged from these rows.
+     * The telemetry row and a {@code devcoredumps} row per dump, in one transaction: durable when this returns
+     * (repeat offences are judged from these rows), and never a row without its dumps' hashes.
      *
      * @param exe          the task's executable ({@code /proc/<pid>/exe}), when it could be read
-     * @param devcoredumps the files the device's dumps were saved to
-     * @param bytes        their total size
+     * @param devcoredumps the device's dumps as saved; the row's {@code bytes} is their total
      * @param note         anything else worth keeping (a dump that vanished, one not freed); may be empty
      * @return the row's id
      */
-    public synchronized long recordTelemetry(long eventId, WedgedEvent event, Optional<String> exe, List<Path> devcoredumps,
-                                             long bytes, String note) throws JournalException {
+    public synchronized long recordTelemetry(long eventId, WedgedEvent event, Optional<String> exe, List<TelemetryRow.Devcoredump> devcoredumps,
+                                             String note) throws JournalException {
         java.util.Objects.requireNonNull(note, "note");
-        if (bytes < 0) throw new IllegalArgumentException("telemetry bytes must not be negative: " + bytes);
         exe.ifPresent(x -> {
             if (!x.startsWith("/")) throw new IllegalArgumentException("an executable is an absolute path, not '" + x + "'");
         });
-        var files = new StringBuilder();
-        for (var f : devcoredumps) {
-            String name = f.toString();
-            // one file per line: a name with a line break in it would read back as two
-            if (name.indexOf('\n') >= 0 || name.indexOf('\r') >= 0) throw new IllegalArgumentException("a devcoredump file name with a line break: " + name.replace("\n", "\\n"));
+        var dumps = List.copyOf(devcoredumps);
+        long bytes = 0;
+        var files = new StringBuilder(); // the v3 column, still written: rows from before v5 have only it, and readers use it for all
+        for (var d : dumps) {
+            bytes = Math.addExact(bytes, d.bytes());
             if (!files.isEmpty()) files.append('\n');
-            files.append(name);
+            files.append(d.file());
         }
-        return insert("record telemetry of event " + eventId, """
-                INSERT INTO telemetry (event_id, at, bdf, card, pid, task, exe, devcoredumps, bytes, note)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
-                eventId, us(clock.instant()), event.bdf().toString(), event.card(), event.task().map(t -> t.pid()).orElse(null),
-                event.task().map(t -> t.comm()).orElse(null), exe.orElse(null), files.toString(), bytes, note);
+        long total = bytes;
+        try {
+            return inTransaction(() -> {
+                long id;
+                try (var s = prepare("""
+                        INSERT INTO telemetry (event_id, at, bdf, card, pid, task, exe, devcoredumps, bytes, note)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
+                        eventId, us(clock.instant()), event.bdf().toString(), event.card(), event.task().map(t -> t.pid()).orElse(null),
+                        event.task().map(t -> t.comm()).orElse(null), exe.orElse(null), files.toString(), total, note);
+                     var rs = s.executeQuery()) {
+                    if (!rs.next()) throw new SQLException("no id returned");
+                    id = rs.getLong(1);
+                    if (rs.next()) throw new SQLException("more than one id returned"); // stepped to its end: see insert()
+                }
+                for (var d : dumps) {
+                    try (var s = prepare("INSERT INTO devcoredumps (telemetry_id, file, bytes, sha256, truncated) VALUES (?, ?, ?, ?, ?)",
+                            id, d.file().toString(), d.bytes(), d.sha256(), d.truncated() ? 1 : 0)) {
+                        s.executeUpdate();
+                    }
+                }
+                return id;
+            });
+        } catch (SQLException e) {
+            throw failed("record telemetry of event " + eventId, e);
+        }
     }
 
     /**
@@ -409,7 +428,7 @@ public final class Journal implements AutoCloseable {
                 SELECT max(s.id) FROM steps s JOIN recoveries r ON r.id = s.recovery_id WHERE s.step = 'unbind' GROUP BY r.bdf)""";
 
     /**
-     * Deletes recoveries (with their steps, restarts, events and the events' telemetry) started more than
+     * Deletes recoveries (with their steps, restarts, events and the events' telemetry and its devcoredump rows) started more than
      * {@code maxAge} ago, then, while the data is larger than {@code maxBytes}, the oldest others; never one
      * {@link #KEPT} names. Telemetry of an event no recovery came of (a {@code none} wedge) goes with its event,
      * by age and then, oldest first, by size; a quarantine released more than {@code maxAge} ago goes, an
@@ -510,8 +529,10 @@ public final class Journal implements AutoCloseable {
                 s.execute("DELETE FROM steps WHERE recovery_id IN (SELECT id FROM doomed)");
                 s.execute("DELETE FROM restarts WHERE recovery_id IN (SELECT id FROM doomed)");
                 s.execute("DELETE FROM recoveries WHERE id IN (SELECT id FROM doomed)");
-                telemetry = s.executeUpdate("DELETE FROM telemetry WHERE event_id IN (SELECT event_id FROM doomed)"
-                        + " AND event_id NOT IN (SELECT event_id FROM recoveries)");
+                String doomedTelemetry = "SELECT id FROM telemetry WHERE event_id IN (SELECT event_id FROM doomed)"
+                        + " AND event_id NOT IN (SELECT event_id FROM recoveries)";
+                s.execute("DELETE FROM devcoredumps WHERE telemetry_id IN (" + doomedTelemetry + ")"); // before the rows they name
+                telemetry = s.executeUpdate("DELETE FROM telemetry WHERE id IN (" + doomedTelemetry + ")");
                 events = s.executeUpdate("DELETE FROM events WHERE id IN (SELECT event_id FROM doomed)"
                         + " AND id NOT IN (SELECT event_id FROM recoveries)");
                 s.execute("DELETE FROM doomed");
@@ -550,6 +571,7 @@ public final class Journal implements AutoCloseable {
             }
             long telemetry, events;
             try (var s = c.createStatement()) {
+                s.execute("DELETE FROM devcoredumps WHERE telemetry_id IN (SELECT id FROM telemetry WHERE event_id IN (SELECT id FROM doomed_events))");
                 telemetry = s.executeUpdate("DELETE FROM telemetry WHERE event_id IN (SELECT id FROM doomed_events)");
                 events = s.executeUpdate("DELETE FROM events WHERE id IN (SELECT id FROM doomed_events)");
                 s.execute("DELETE FROM doomed_events");
@@ -916,7 +938,7 @@ public final class Journal implements AutoCloseable {
         }
     }
 
-    private static List<TelemetryRow> telemetryRows(ResultSet rs) throws SQLException {
+    private List<TelemetryRow> telemetryRows(ResultSet rs) throws SQLException {
         var out = new ArrayList<TelemetryRow>();
         while (rs.next()) {
             int pid = rs.getInt(6);
@@ -925,9 +947,26 @@ public final class Journal implements AutoCloseable {
             out.add(new TelemetryRow(rs.getLong(1), rs.getLong(2), instant(rs.getLong(3)),
                     PciAddress.parse(rs.getString(4)).orElseThrow(() -> new SQLException("bad bdf in journal")), rs.getString(5),
                     optPid, Optional.ofNullable(rs.getString(7)), Optional.ofNullable(rs.getString(8)),
-                    files.isEmpty() ? List.of() : files.lines().map(Path::of).toList(), rs.getLong(10), rs.getString(11)));
+                    files.isEmpty() ? List.of() : files.lines().map(Path::of).toList(), devcoredumps(rs.getLong(1)), rs.getLong(10),
+                    rs.getString(11)));
         }
         return out;
+    }
+
+    /** A telemetry row's dumps with their hashes, in the order they were saved; none for a row from before v5. */
+    private List<TelemetryRow.Devcoredump> devcoredumps(long telemetryId) throws SQLException {
+        try (var s = prepare("SELECT file, bytes, sha256, truncated FROM devcoredumps WHERE telemetry_id = ? ORDER BY id", telemetryId);
+             var rs = s.executeQuery()) {
+            var out = new ArrayList<TelemetryRow.Devcoredump>();
+            while (rs.next()) {
+                try {
+                    out.add(new TelemetryRow.Devcoredump(Path.of(rs.getString(1)), rs.getLong(2), rs.getString(3), rs.getInt(4) != 0));
+                } catch (IllegalArgumentException e) {
+                    throw new SQLException("bad devcoredump row of telemetry " + telemetryId + ": " + e.getMessage(), e);
+                }
+            }
+            return out;
+        }
     }
 
     /** Devices in quarantine now, oldest first. */

@@ -118,7 +118,18 @@ final class Schema {
                       outcome     TEXT    NOT NULL CHECK (outcome IN ('exited', 'killed', 'released', 'gone-before-signal',
                                                                       'remained', 'protected', 'notified')),
                       exit_ms     INTEGER CHECK (exit_ms >= 0)
-                    )""", "CREATE INDEX drains_by_recovery ON drains(recovery_id)"));
+                    )""", "CREATE INDEX drains_by_recovery ON drains(recovery_id)"),
+            // v5: each devcoredump a telemetry row saved, with the SHA-256 of the bytes kept (issue 5): a copy handed
+            // on later can be checked against it. The telemetry row's devcoredumps column still lists the files.
+            List.of("""
+                    CREATE TABLE devcoredumps (
+                      id           INTEGER PRIMARY KEY,
+                      telemetry_id INTEGER NOT NULL REFERENCES telemetry(id),
+                      file         TEXT    NOT NULL,
+                      bytes        INTEGER NOT NULL CHECK (bytes >= 0),
+                      sha256       TEXT    NOT NULL CHECK (length(sha256) = 64 AND sha256 NOT GLOB '*[^0-9a-f]*'),
+                      truncated    INTEGER NOT NULL CHECK (truncated IN (0, 1))
+                    )""", "CREATE INDEX devcoredumps_by_telemetry ON devcoredumps(telemetry_id)"));
 
     static final int CURRENT = MIGRATIONS.size();
 

@@ -109,7 +109,7 @@ class JournalTest {
             }
             try (var rs = s.executeQuery("SELECT version FROM schema_version")) {
                 rs.next();
-                assertThat(rs.getInt(1)).isEqualTo(Schema.CURRENT).isEqualTo(4);
+                assertThat(rs.getInt(1)).isEqualTo(Schema.CURRENT).isEqualTo(5);
                 assertThat(rs.next()).as("one row").isFalse();
             }
         }

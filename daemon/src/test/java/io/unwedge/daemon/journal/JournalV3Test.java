@@ -36,6 +36,12 @@ import org.junit.jupiter.api.io.TempDir;
 class JournalV3Test {
 
     static final PciAddress GPU0 = PciAddress.parse("0000:03:00.0").orElseThrow();
+    static final TelemetryRow.Devcoredump DUMP1 = new TelemetryRow.Devcoredump(
+            Path.of("/var/lib/unwedge/devcoredump/0000:06:00.0-20261125T100000Z-devcd1.bin"), 4096,
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", false);
+    static final TelemetryRow.Devcoredump DUMP2 = new TelemetryRow.Devcoredump(
+            Path.of("/var/lib/unwedge/devcoredump/0000:06:00.0-20261125T100000Z-devcd2.bin"), 17,
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", true);
 
     @TempDir Path dir;
     final JournalTest.ManualClock clock = new JournalTest.ManualClock(T0);
@@ -118,7 +124,7 @@ class JournalV3Test {
             long up = j.beginEscalation(1, e, 1);
             assertThat(j.show(up).orElseThrow().recovery().escalatedFrom()).contains(1L);
             assertThat(j.quarantine(GPU1, "flapping", QuarantineMode.EXCLUDED)).isTrue();
-            j.recordTelemetry(1, e, Optional.empty(), List.of(), 0, "");
+            j.recordTelemetry(1, e, Optional.empty(), List.of(), "");
             assertThat(j.offences("glxgears", Optional.empty(), T0)).containsExactly(T0);
         }
         assertThat(count("SELECT version FROM schema_version")).isEqualTo(Schema.CURRENT);
@@ -184,30 +190,29 @@ class JournalV3Test {
         try (var j = Journal.open(dir, clock, log)) {
             var a = wedgeBy("card1", "0000:06:00.0", 1, "glxgears");
             long id1 = j.recordTelemetry(j.recordEvent(a, clock.instant()), a, Optional.of("/usr/bin/glxgears"),
-                    List.of(Path.of("/var/lib/unwedge/devcoredump/0000:06:00.0-20261125T100000Z-devcd1.bin"),
-                            Path.of("/var/lib/unwedge/devcoredump/0000:06:00.0-20261125T100000Z-devcd2.bin")), 4096 + 17, "");
+                    List.of(DUMP1, DUMP2), "");
             clock.advance(Duration.ofMinutes(10));
             var b = wedgeBy("card1", "0000:06:00.0", 2, "glxgears");
-            j.recordTelemetry(j.recordEvent(b, clock.instant()), b, Optional.of("/opt/other/glxgears"), List.of(), 0, "devcd3 vanished");
+            j.recordTelemetry(j.recordEvent(b, clock.instant()), b, Optional.of("/opt/other/glxgears"), List.of(), "devcd3 vanished");
             clock.advance(Duration.ofMinutes(10));
             var c = wedgeBy("card0", "0000:03:00.0", 3, "glxgears");
-            j.recordTelemetry(j.recordEvent(c, clock.instant()), c, Optional.of("/usr/bin/glxgears"), List.of(), 0, "");
+            j.recordTelemetry(j.recordEvent(c, clock.instant()), c, Optional.of("/usr/bin/glxgears"), List.of(), "");
             clock.advance(Duration.ofMinutes(10));
-            j.recordTelemetry(j.recordEvent(c, clock.instant()), c, Optional.empty(), List.of(), 0, "exe unreadable: gone");
+            j.recordTelemetry(j.recordEvent(c, clock.instant()), c, Optional.empty(), List.of(), "exe unreadable: gone");
             var notask = wedge("card0", "0000:03:00.0", 4);
             var noTaskEvent = new WedgedEvent(notask.card(), notask.cardIndex(), notask.bdf(), notask.devpath(), notask.methods(),
                     Optional.empty(), notask.seqnum(), notask.rawMethods(), notask.uevent());
-            j.recordTelemetry(j.recordEvent(noTaskEvent, clock.instant()), noTaskEvent, Optional.empty(), List.of(), 0, "");
+            j.recordTelemetry(j.recordEvent(noTaskEvent, clock.instant()), noTaskEvent, Optional.empty(), List.of(), "");
 
             var all = j.telemetry(Optional.empty(), Optional.empty(), 10);
             assertThat(all).hasSize(5);
             var first = all.getLast();
             assertThat(first).isEqualTo(new TelemetryRow(id1, 1, T0, GPU1, "card1", Optional.of(2112), Optional.of("glxgears"),
-                    Optional.of("/usr/bin/glxgears"), List.of(Path.of("/var/lib/unwedge/devcoredump/0000:06:00.0-20261125T100000Z-devcd1.bin"),
-                    Path.of("/var/lib/unwedge/devcoredump/0000:06:00.0-20261125T100000Z-devcd2.bin")), 4113, ""));
+                    Optional.of("/usr/bin/glxgears"), List.of(DUMP1.file(), DUMP2.file()), List.of(DUMP1, DUMP2), 4113, ""));
             assertThat(all.getFirst().task()).isEmpty();
             assertThat(all.getFirst().pid()).isEmpty();
             assertThat(all.getFirst().devcoredumps()).isEmpty();
+            assertThat(all.getFirst().dumps()).isEmpty();
             assertThat(j.telemetry(Optional.of(GPU1), Optional.empty(), 10)).extracting(TelemetryRow::note).containsExactly("devcd3 vanished", "");
             assertThat(j.telemetry(Optional.empty(), Optional.of(T0.plusSeconds(1200)), 10)).hasSize(3);
             assertThat(j.telemetry(Optional.empty(), Optional.empty(), 2)).hasSize(2);
@@ -226,12 +231,16 @@ class JournalV3Test {
             assertThat(Offences.judge(earlier, now, policy)).isEqualTo(new Offences.Act(Offences.Action.TERMINATE, 3));
 
             var bad = wedgeBy("card1", "0000:06:00.0", 9, "glxgears");
-            assertThatThrownBy(() -> j.recordTelemetry(1, bad, Optional.of("glxgears"), List.of(), 0, ""))
+            assertThatThrownBy(() -> j.recordTelemetry(1, bad, Optional.of("glxgears"), List.of(), ""))
                     .hasMessageContaining("absolute path, not 'glxgears'");
-            assertThatThrownBy(() -> j.recordTelemetry(1, bad, Optional.empty(), List.of(Path.of("/tmp/a\nb")), 0, ""))
+            assertThatThrownBy(() -> new TelemetryRow.Devcoredump(Path.of("/tmp/a\nb"), 1, DUMP1.sha256(), false))
                     .hasMessageContaining("line break");
-            assertThatThrownBy(() -> j.recordTelemetry(1, bad, Optional.empty(), List.of(), -1, "")).hasMessageContaining("negative");
-            assertThatThrownBy(() -> j.recordTelemetry(999, bad, Optional.empty(), List.of(), 0, "")).isInstanceOf(JournalException.class)
+            assertThatThrownBy(() -> new TelemetryRow.Devcoredump(Path.of("/s/a.bin"), -1, DUMP1.sha256(), false))
+                    .hasMessageContaining("negative: -1 (/s/a.bin)");
+            assertThatThrownBy(() -> new TelemetryRow.Devcoredump(Path.of("/s/a.bin"), 1, DUMP1.sha256().toUpperCase(), false))
+                    .hasMessageContaining("64 lower-case hex digits");
+            assertThatThrownBy(() -> new TelemetryRow.Devcoredump(Path.of("/s/a.bin"), 1, "abc", false)).hasMessageContaining("not 'abc'");
+            assertThatThrownBy(() -> j.recordTelemetry(999, bad, Optional.empty(), List.of(), "")).isInstanceOf(JournalException.class)
                     .hasMessageContaining("cannot record telemetry of event 999");
         }
     }
@@ -271,18 +280,21 @@ class JournalV3Test {
             // GPU1: an old failed recovery and its escalation, the device's last: both kept
             var e1 = wedge("card1", "0000:06:00.0", 1);
             long ev1 = j.recordEvent(e1, clock.instant());
-            j.recordTelemetry(ev1, e1, Optional.empty(), List.of(), 0, "kept with its event");
+            j.recordTelemetry(ev1, e1, Optional.empty(), List.of(new TelemetryRow.Devcoredump(Path.of("/s/k.bin"), 30, DUMP1.sha256(), false)),
+                    "kept with its event");
             oldChainFirst = recovery(j, ev1, e1, Optional.empty(), RecoveryReport.Result.FAILED);
             oldChainSecond = recovery(j, ev1, e1, Optional.of(oldChainFirst), RecoveryReport.Result.RECOVERED);
             // GPU0: an old chain that goes, with its event's telemetry, then a newer recovery (its last)
             var e2 = wedge("card0", "0000:03:00.0", 2);
             long ev2 = j.recordEvent(e2, clock.instant());
-            j.recordTelemetry(ev2, e2, Optional.of("/usr/bin/glxgears"), List.of(Path.of("/s/a.bin")), 10, "goes");
+            j.recordTelemetry(ev2, e2, Optional.of("/usr/bin/glxgears"), List.of(new TelemetryRow.Devcoredump(Path.of("/s/a.bin"), 10, DUMP1.sha256(), false),
+                    new TelemetryRow.Devcoredump(Path.of("/s/a2.bin"), 11, DUMP2.sha256(), false)), "goes");
             doomedFirst = recovery(j, ev2, e2, Optional.empty(), RecoveryReport.Result.FAILED);
             doomedSecond = recovery(j, ev2, e2, Optional.of(doomedFirst), RecoveryReport.Result.FAILED);
             // an old none wedge: telemetry, no recovery
             var none = wedgeBy("card0", "0000:03:00.0", 3, "glxgears");
-            j.recordTelemetry(j.recordEvent(none, clock.instant()), none, Optional.of("/usr/bin/glxgears"), List.of(), 0, "old none");
+            j.recordTelemetry(j.recordEvent(none, clock.instant()), none, Optional.of("/usr/bin/glxgears"),
+                    List.of(new TelemetryRow.Devcoredump(Path.of("/s/b.bin"), 20, DUMP2.sha256(), true)), "old none");
             // quarantines: one active since long ago, one released long ago
             j.quarantine(GPU0, "old and still active", QuarantineMode.EXCLUDED);
             j.quarantine(PciAddress.parse("0000:09:00.0").orElseThrow(), "old, released", QuarantineMode.UNBOUND);
@@ -292,7 +304,7 @@ class JournalV3Test {
             var e4 = wedge("card0", "0000:03:00.0", 4);
             lastOf0 = recovery(j, j.recordEvent(e4, clock.instant()), e4, Optional.empty(), RecoveryReport.Result.RECOVERED);
             var recentNone = wedgeBy("card0", "0000:03:00.0", 5, "glxgears");
-            j.recordTelemetry(j.recordEvent(recentNone, clock.instant()), recentNone, Optional.of("/usr/bin/glxgears"), List.of(), 0, "recent none");
+            j.recordTelemetry(j.recordEvent(recentNone, clock.instant()), recentNone, Optional.of("/usr/bin/glxgears"), List.of(), "recent none");
             j.quarantine(PciAddress.parse("0000:0a:00.0").orElseThrow(), "recent, released", QuarantineMode.UNBOUND);
             j.release(PciAddress.parse("0000:0a:00.0").orElseThrow(), "cli:root");
 
@@ -309,6 +321,8 @@ class JournalV3Test {
             assertThat(j.show(lastOf0)).isPresent();
             assertThat(j.telemetry(Optional.empty(), Optional.empty(), 10)).extracting(TelemetryRow::note)
                     .containsExactly("recent none", "kept with its event");
+            assertThat(j.telemetry(Optional.empty(), Optional.empty(), 10).getLast().dumps()).as("a kept row keeps its dumps")
+                    .extracting(TelemetryRow.Devcoredump::file).containsExactly(Path.of("/s/k.bin"));
             assertThat(j.offences("glxgears", Optional.of("/usr/bin/glxgears"), Instant.EPOCH)).containsExactly(T0.plus(Duration.ofDays(100)));
             assertThat(j.quarantined()).extracting(QuarantineRow::reason).containsExactly("old and still active");
             assertThat(j.prune(Duration.ofDays(90), 64L << 20)).satisfies(again -> {
@@ -316,6 +330,7 @@ class JournalV3Test {
             });
         }
         assertThat(count("SELECT count(*) FROM quarantine")).as("the active one and the recently released one").isEqualTo(2);
+        assertThat(count("SELECT count(*) FROM devcoredumps")).as("the pruned rows' dumps went with them").isEqualTo(1);
         assertThat(count("PRAGMA foreign_key_check")).as("no row left pointing at a deleted one").isZero();
     }
 
@@ -350,7 +365,7 @@ class JournalV3Test {
         try (var j = Journal.open(dir, clock, log)) {
             for (int i = 0; i < 600; i++) {
                 var e = wedgeBy("card1", "0000:06:00.0", i, "glxgears");
-                j.recordTelemetry(j.recordEvent(e, clock.instant()), e, Optional.empty(), List.of(), 0, fat + i);
+                j.recordTelemetry(j.recordEvent(e, clock.instant()), e, Optional.empty(), List.of(), fat + i);
                 clock.advance(Duration.ofMinutes(1));
             }
             clock.advance(Duration.ofHours(2));

@@ -206,7 +206,7 @@ class JournalV4Test {
             j.recordDrain(id, Optional.of(intent), List.of(POLITE));
             assertThat(j.drains(id)).extracting(DrainRow::holder).containsExactly(POLITE);
         }
-        assertThat(count("SELECT version FROM schema_version")).isEqualTo(4);
+        assertThat(count("SELECT version FROM schema_version")).isEqualTo(Schema.CURRENT);
         assertThat(count("SELECT count(*) FROM schema_version")).isEqualTo(1);
         assertThat(count("SELECT count(*) FROM events")).isEqualTo(2);
         assertThat(count("PRAGMA foreign_key_check")).isZero();

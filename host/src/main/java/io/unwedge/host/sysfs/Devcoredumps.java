@@ -12,11 +12,14 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.InstantSource;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -37,7 +40,8 @@ import java.util.regex.Pattern;
  * <h2>Collecting</h2>
  * Each {@code data} is streamed (its size in sysfs says nothing; read to the end) to
  * {@code <dest>/<BDF>-<UTC time>-devcd<m>.bin}, written under a temporary name, synced and renamed, at most
- * {@code maxBytes} per dump (the rest is left unread, and the result says truncated). Then the dump is freed
+ * {@code maxBytes} per dump (the rest is left unread, and the result says truncated), hashed (SHA-256) as it
+ * is written, so the hash is of exactly the bytes kept, without reading the copy again. Then the dump is freed
  * by writing {@code 1} to {@code data}, truncated or not: keeping it would only make the kernel drop the
  * next one. A dump that expires before or while it is read is an ordinary {@link Vanished}, not an error.
  * {@code data} is opened without following links: the kernel's is a file, and a link there would copy
@@ -82,10 +86,11 @@ public final class Devcoredumps {
     }
 
     /**
-     * Saved to {@code file}: {@code bytes} of it, cut at the limit when {@code truncated}. {@code notFreed} is
-     * empty when the dump was freed, else why it could not be.
+     * Saved to {@code file}: {@code bytes} of it, cut at the limit when {@code truncated}; {@code sha256} (lower-case
+     * hex) is of exactly those bytes. {@code notFreed} is empty when the dump was freed, else why it could not be.
      */
-    public record Saved(String source, Path file, long bytes, boolean truncated, Optional<String> notFreed) implements Collected {
+    public record Saved(String source, Path file, long bytes, String sha256, boolean truncated, Optional<String> notFreed)
+            implements Collected {
         public boolean freed() {
             return notFreed.isEmpty();
         }
@@ -160,6 +165,7 @@ public final class Devcoredumps {
         }
         long copied = 0;
         boolean truncated;
+        MessageDigest sha256 = sha256();
         try (InputStream in = opened;
              FileChannel ch = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                      StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
@@ -177,6 +183,7 @@ public final class Devcoredumps {
                     break;
                 }
                 out.write(buf, 0, n);
+                sha256.update(buf, 0, n);
                 copied += n;
             }
             ch.force(true);
@@ -205,7 +212,15 @@ public final class Devcoredumps {
         } catch (IOException e) {
             notFreed = Optional.of("writing 1 to " + data + " failed: " + e);
         }
-        return new Saved(name, target, copied, truncated, notFreed);
+        return new Saved(name, target, copied, HexFormat.of().formatHex(sha256.digest()), truncated, notFreed);
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new AssertionError("every Java platform has SHA-256", e);
+        }
     }
 
     /** A read error, told apart from an error writing the copy. */

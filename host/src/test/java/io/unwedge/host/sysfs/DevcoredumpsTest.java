@@ -67,6 +67,14 @@ class DevcoredumpsTest {
         return b;
     }
 
+    static String sha256(byte[] b) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(b));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
+        }
+    }
+
     String dataOf(Path devcd) throws IOException {
         return Files.readString(devcd.resolve("data"), StandardCharsets.ISO_8859_1);
     }
@@ -115,8 +123,10 @@ class DevcoredumpsTest {
         List<Collected> got = new Devcoredumps(sysfs, CLOCK).collect(GPU, dest, 1 << 20);
 
         Path f1 = dest.resolve("0000:03:00.0-" + STAMP + "-devcd1.bin"), f3 = dest.resolve("0000:03:00.0-" + STAMP + "-devcd3.bin");
-        assertThat(got).containsExactly(new Saved("devcd1", f1, first.length, false, Optional.empty()),
-                new Saved("devcd3", f3, second.length, false, Optional.empty()));
+        assertThat(got).containsExactly(new Saved("devcd1", f1, first.length, sha256(first), false, Optional.empty()),
+                new Saved("devcd3", f3, second.length, sha256(second), false, Optional.empty()));
+        assertThat(((Saved) got.getFirst()).sha256()).as("of the file as saved").isEqualTo(sha256(Files.readAllBytes(f1)))
+                .matches("[0-9a-f]{64}");
         assertThat(got).allSatisfy(c -> assertThat(((Saved) c).freed()).isTrue());
         assertThat(Files.readAllBytes(f1)).isEqualTo(first);
         assertThat(Files.readAllBytes(f3)).isEqualTo(second);
@@ -138,11 +148,14 @@ class DevcoredumpsTest {
         assertThat(cut.truncated()).isTrue();
         assertThat(cut.bytes()).isEqualTo(4096);
         assertThat(Files.readAllBytes(cut.file())).isEqualTo(java.util.Arrays.copyOf(big, 4096));
+        assertThat(cut.sha256()).as("of the bytes kept, not of the whole dump").isEqualTo(sha256(Files.readAllBytes(cut.file())))
+                .isNotEqualTo(sha256(big));
         assertThat(cut.freed()).as("freed all the same: a kept dump would make the kernel drop the next").isTrue();
         assertThat(dataOf(d1)).isEqualTo("1");
         var whole = (Saved) got.get(1);
         assertThat(whole.truncated()).isFalse();
         assertThat(Files.readAllBytes(whole.file())).isEqualTo(exact);
+        assertThat(whole.sha256()).isEqualTo(sha256(exact));
         assertThatThrownBy(() -> new Devcoredumps(sysfs, CLOCK).collect(GPU, dest, 0)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("at least 1 byte: 0");
     }
@@ -161,6 +174,32 @@ class DevcoredumpsTest {
         });
         assertThat(Files.readString(secret)).isEqualTo("root's secret");
         assertThat(destFiles()).isEmpty();
+    }
+
+    @Test
+    void theHashIsOfTheBytesSavedAcrossShortReadsAndACutThatSplitsTheBuffer() throws IOException {
+        byte[] big = bytes(300_000, 16);
+        devcd(1, TO_GPU, big);
+        // reads of odd sizes, as a pipe or the kernel's attribute may give them
+        Devcoredumps.DataSource dribbling = data -> new FilterInputStream(Files.newInputStream(data)) {
+            int turn;
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                return super.read(b, off, Math.min(len, 1 + 7919 * (++turn % 5)));
+            }
+        };
+        var got = new Devcoredumps(sysfs, CLOCK, dribbling).collect(GPU, dest, 100_001);
+        assertThat(got).singleElement().isInstanceOfSatisfying(Saved.class, s -> {
+            assertThat(s.truncated()).isTrue();
+            assertThat(s.bytes()).isEqualTo(100_001);
+            assertThat(s.sha256()).isEqualTo(sha256(java.util.Arrays.copyOf(big, 100_001)));
+            try {
+                assertThat(s.sha256()).isEqualTo(sha256(Files.readAllBytes(s.file())));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
     }
 
     @Test
