@@ -50,9 +50,20 @@ class HolderScanProcessTest {
         return p;
     }
 
+    /** Waits (10 s at most) until {@code p} runs {@code comm}. */
+    static void awaitExec(Process p, String comm) throws IOException {
+        Path file = Path.of("/proc", Long.toString(p.pid()), "comm");
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (!Files.readString(file).strip().equals(comm)) {
+            if (System.nanoTime() > deadline) throw new AssertionError("pid " + p.pid() + " did not exec " + comm);
+            java.util.concurrent.locks.LockSupport.parkNanos(5_000_000);
+        }
+    }
+
     @Test
     void aChildWithTheNodeOpenIsFoundWithItsPidAndDescriptor() throws IOException {
         var p = start("bash", "-c", "exec 3<'" + node + "'; echo ready; exec sleep 60");
+        awaitExec(p, "sleep"); // "ready" comes before the exec: the name and arguments are sleep's only after it
         var r = new HolderScan(Path.of("/proc")).scan(target());
         assertThat(r.pids()).containsExactly((int) p.pid());
         var h = r.holders().getFirst();
