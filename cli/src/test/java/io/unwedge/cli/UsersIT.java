@@ -35,6 +35,12 @@ class UsersIT {
         child = new ProcessBuilder("bash", "-c", "exec 3<'" + root.resolve("dev/dri/card1") + "'; echo ready; exec sleep 120")
                 .redirectErrorStream(true).start();
         assertThat(new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8)).readLine()).isEqualTo("ready");
+        // "ready" comes before the exec: its name is sleep's only after it
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (!java.nio.file.Files.readString(Path.of("/proc", Long.toString(child.pid()), "comm")).strip().equals("sleep")) {
+            assertThat(System.nanoTime()).as("the child execs sleep").isLessThan(deadline);
+            Thread.sleep(5);
+        }
 
         var held = Commands.run(30, "users", "card1", "--sysfs", sys, "--dev", dev);
         assertThat(held.code()).as(held.out()).isEqualTo(ExitCode.FAILED.code);
