@@ -9,17 +9,12 @@ import io.unwedge.core.Step;
 import io.unwedge.core.Uevent;
 import io.unwedge.core.UeventCodec;
 import io.unwedge.core.WedgedEvent;
-import io.unwedge.daemon.EventLog;
 import io.unwedge.daemon.RecoveryReport;
 import io.unwedge.daemon.StepResult;
 import io.unwedge.daemon.StepResult.Outcome;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -29,18 +24,12 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The journal against a real SQLite file. */
-class JournalTest {
+class JournalTest extends JournalFileTest {
 
     static final Instant T0 = Instant.parse("2026-11-25T10:00:00Z");
     static final PciAddress GPU1 = PciAddress.parse("0000:06:00.0").orElseThrow();
-
-    @TempDir Path dir;
-    final ManualClock clock = new ManualClock(T0);
-    final ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
-    final EventLog log = new EventLog(new PrintStream(logBytes, true, StandardCharsets.UTF_8), clock, EventLog.Level.DEBUG);
 
     /** A clock the test moves. */
     static final class ManualClock implements InstantSource {
@@ -90,10 +79,6 @@ class JournalTest {
         }
         j.endRecovery(id, report(e, RecoveryReport.Result.RECOVERED, results));
         return id;
-    }
-
-    Connection sql() throws Exception {
-        return DriverManager.getConnection("jdbc:sqlite:" + dir.resolve(Journal.FILE));
     }
 
     @Test
@@ -265,13 +250,6 @@ class JournalTest {
             long next = j.beginRecovery(j.recordEvent(e, clock.instant()), e);
             j.stepEnded(j.intent(next, Step.BIND), new StepResult(Step.BIND, Outcome.OK, 1, "restart: bound"));
             assertThat(j.leftUnbound()).isEmpty();
-        }
-    }
-
-    long count(String sql) throws Exception {
-        try (var c = sql(); var s = c.createStatement(); var rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
         }
     }
 

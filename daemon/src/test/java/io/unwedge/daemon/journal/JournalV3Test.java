@@ -14,26 +14,20 @@ import io.unwedge.core.Step;
 import io.unwedge.core.Uevent;
 import io.unwedge.core.UeventCodec;
 import io.unwedge.core.WedgedEvent;
-import io.unwedge.daemon.EventLog;
 import io.unwedge.daemon.RecoveryReport;
 import io.unwedge.daemon.StepResult;
 import io.unwedge.daemon.StepResult.Outcome;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Schema v3 against a real SQLite file: escalations, telemetry and offences, quarantine, and their retention. */
-class JournalV3Test {
+class JournalV3Test extends JournalFileTest {
 
     static final PciAddress GPU0 = PciAddress.parse("0000:03:00.0").orElseThrow();
     static final TelemetryRow.Devcoredump DUMP1 = new TelemetryRow.Devcoredump(
@@ -42,22 +36,6 @@ class JournalV3Test {
     static final TelemetryRow.Devcoredump DUMP2 = new TelemetryRow.Devcoredump(
             Path.of("/var/lib/unwedge/devcoredump/0000:06:00.0-20261125T100000Z-devcd2.bin"), 17,
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", true);
-
-    @TempDir Path dir;
-    final JournalTest.ManualClock clock = new JournalTest.ManualClock(T0);
-    final ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
-    final EventLog log = new EventLog(new PrintStream(logBytes, true, StandardCharsets.UTF_8), clock, EventLog.Level.DEBUG);
-
-    Connection sql() throws Exception {
-        return DriverManager.getConnection("jdbc:sqlite:" + dir.resolve(Journal.FILE));
-    }
-
-    long count(String query) throws Exception {
-        try (var c = sql(); var s = c.createStatement(); var rs = s.executeQuery(query)) {
-            rs.next();
-            return rs.getLong(1);
-        }
-    }
 
     static WedgedEvent wedgeBy(String card, String bdf, long seqnum, String comm) {
         var f = new LinkedHashMap<String, String>();

@@ -11,43 +11,21 @@ import io.unwedge.core.Step;
 import io.unwedge.core.UeventCodec;
 import io.unwedge.core.holders.DrainPolicy;
 import io.unwedge.core.safety.QuarantineMode;
-import io.unwedge.daemon.EventLog;
 import io.unwedge.daemon.RecoveryReport;
 import io.unwedge.daemon.StepResult;
 import io.unwedge.daemon.StepResult.Outcome;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Schema v4 against a real SQLite file: a row per holder of each drain, and every earlier version migrated to it. */
-class JournalV4Test {
-
-    @TempDir Path dir;
-    final JournalTest.ManualClock clock = new JournalTest.ManualClock(T0);
-    final ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
-    final EventLog log = new EventLog(new PrintStream(logBytes, true, StandardCharsets.UTF_8), clock, EventLog.Level.DEBUG);
-
-    Connection sql() throws Exception {
-        return DriverManager.getConnection("jdbc:sqlite:" + dir.resolve(Journal.FILE));
-    }
-
-    long count(String query) throws Exception {
-        try (var c = sql(); var s = c.createStatement(); var rs = s.executeQuery(query)) {
-            rs.next();
-            return rs.getLong(1);
-        }
-    }
+class JournalV4Test extends JournalFileTest {
 
     static final DrainRow.Holder POLITE = new DrainRow.Holder(4242, "glxgears", Optional.of(1000), Optional.of("session-2.scope"),
             Optional.empty(), 2, 1, 1, Optional.of(DrainPolicy.Signal.TERM), DrainRow.Outcome.EXITED, Optional.of(37L));

@@ -11,40 +11,18 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.unwedge.core.Step;
 import io.unwedge.core.UeventCodec;
-import io.unwedge.daemon.EventLog;
 import io.unwedge.daemon.StepResult;
 import io.unwedge.daemon.StepResult.Outcome;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Schema v5 against a real SQLite file: each devcoredump of a telemetry row with its hash, and every earlier version migrated. */
-class JournalV5Test {
-
-    @TempDir Path dir;
-    final JournalTest.ManualClock clock = new JournalTest.ManualClock(T0);
-    final ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
-    final EventLog log = new EventLog(new PrintStream(logBytes, true, StandardCharsets.UTF_8), clock, EventLog.Level.DEBUG);
-
-    Connection sql() throws Exception {
-        return DriverManager.getConnection("jdbc:sqlite:" + dir.resolve(Journal.FILE));
-    }
-
-    long count(String query) throws Exception {
-        try (var c = sql(); var s = c.createStatement(); var rs = s.executeQuery(query)) {
-            rs.next();
-            return rs.getLong(1);
-        }
-    }
+class JournalV5Test extends JournalFileTest {
 
     @Test
     void aTelemetryRowsDumpsAreReadBackWithTheirHashesInTheOrderSaved() throws Exception {

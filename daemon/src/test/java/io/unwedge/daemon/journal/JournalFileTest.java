@@ -1,0 +1,32 @@
+package io.unwedge.daemon.journal;
+
+import io.unwedge.daemon.EventLog;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What the journal's tests share: a state directory, a clock they move, the log they read, and SQL of their own on the file. */
+abstract class JournalFileTest {
+
+    @TempDir Path dir;
+    final JournalTest.ManualClock clock = new JournalTest.ManualClock(JournalTest.T0);
+    final ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
+    final EventLog log = new EventLog(new PrintStream(logBytes, true, StandardCharsets.UTF_8), clock, EventLog.Level.DEBUG);
+
+    /** A connection of the test's own to the journal's file, beside the journal's. */
+    Connection sql() throws Exception {
+        return DriverManager.getConnection("jdbc:sqlite:" + dir.resolve(Journal.FILE));
+    }
+
+    /** The one number {@code query} selects. */
+    long count(String query) throws Exception {
+        try (var c = sql(); var s = c.createStatement(); var rs = s.executeQuery(query)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+}
