@@ -50,33 +50,7 @@ public final class Wakeup implements AutoCloseable {
      * and returns true, or until {@link #wake()} and returns false. A closed {@code fd} counts as woken.
      */
     public boolean await(Fd fd) throws OsException {
-        if (woken) return false;
-        int target = fd.acquire();
-        if (target < 0) return false;
-        int self = eventfd.acquire();
-        if (self < 0) {
-            fd.release();
-            return false;
-        }
-        try (var arena = Arena.ofConfined()) {
-            var fds = arena.allocate(Io.POLLFD, 2);
-            var mine = fds.asSlice(Io.POLLFD.byteSize());
-            Io.POLLFD_FD.set(fds, 0L, target);
-            Io.POLLFD_EVENTS.set(fds, 0L, (short) Io.POLLIN);
-            Io.POLLFD_FD.set(mine, 0L, self);
-            Io.POLLFD_EVENTS.set(mine, 0L, (short) Io.POLLIN);
-            int n = Io.poll(fds, 2);
-            if (n < 0) throw new OsException("poll", fd.what(), -n);
-            if ((short) Io.POLLFD_REVENTS.get(mine, 0L) != 0 || woken) return false;
-            // The use count makes POLLNVAL impossible short of a bug elsewhere in the process.
-            if (((short) Io.POLLFD_REVENTS.get(fds, 0L) & Io.POLLNVAL) != 0) {
-                throw new OsException("poll", fd.what(), Errno.EBADF);
-            }
-            return true;
-        } finally {
-            eventfd.release();
-            fd.release();
-        }
+        return poll(List.of(fd), NO_DEADLINE).ended() == Ended.READY;
     }
 
     /** How a bounded {@link #await(Fd, long)} ended. */
@@ -87,37 +61,7 @@ public final class Wakeup implements AutoCloseable {
      * A closed {@code fd} counts as woken.
      */
     public Ended await(Fd fd, long deadlineNanos) throws OsException {
-        if (woken) return Ended.WOKEN;
-        int target = fd.acquire();
-        if (target < 0) return Ended.WOKEN;
-        int self = eventfd.acquire();
-        if (self < 0) {
-            fd.release();
-            return Ended.WOKEN;
-        }
-        try (var arena = Arena.ofConfined()) {
-            var fds = arena.allocate(Io.POLLFD, 2);
-            var mine = fds.asSlice(Io.POLLFD.byteSize());
-            Io.POLLFD_FD.set(fds, 0L, target);
-            Io.POLLFD_EVENTS.set(fds, 0L, (short) Io.POLLIN);
-            Io.POLLFD_FD.set(mine, 0L, self);
-            Io.POLLFD_EVENTS.set(mine, 0L, (short) Io.POLLIN);
-            for (;;) {
-                long left = deadlineNanos - System.nanoTime();
-                // rounded up, so that a deadline 0.4 ms away is waited for rather than spun on
-                int millis = left <= 0 ? 0 : (int) Math.min(Integer.MAX_VALUE, (left + 999_999) / 1_000_000);
-                int n = Io.poll(fds, 2, millis);
-                if (n < 0) throw new OsException("poll", fd.what(), -n);
-                if ((short) Io.POLLFD_REVENTS.get(mine, 0L) != 0 || woken) return Ended.WOKEN;
-                short revents = (short) Io.POLLFD_REVENTS.get(fds, 0L);
-                if ((revents & Io.POLLNVAL) != 0) throw new OsException("poll", fd.what(), Errno.EBADF);
-                if (revents != 0) return Ended.READY;
-                if (deadlineNanos - System.nanoTime() <= 0) return Ended.DEADLINE;
-            }
-        } finally {
-            eventfd.release();
-            fd.release();
-        }
+        return poll(List.of(fd), deadlineNanos).ended();
     }
 
     /** How {@link #awaitAny} ended, and on {@link Ended#READY} which of the descriptors are ready, by their index. */
@@ -138,14 +82,24 @@ public final class Wakeup implements AutoCloseable {
      * A descriptor closed meanwhile counts as woken.
      */
     public Any awaitAny(List<? extends Pollable> waitables, long deadlineNanos) throws OsException {
+        var fds = new ArrayList<Fd>(waitables.size());
+        for (var w : waitables) fds.add(w.pollFd());
+        return poll(fds, deadlineNanos);
+    }
+
+    /** No deadline: poll(2) without a timeout. */
+    private static final long NO_DEADLINE = Long.MAX_VALUE;
+
+    /** The one poll loop: {@code targets} and this eventfd together, until one is ready, a wake, or the deadline. */
+    private Any poll(List<Fd> targets, long deadlineNanos) throws OsException {
         var none = new BitSet();
         if (woken) return new Any(Ended.WOKEN, none);
-        int count = waitables.size();
-        var borrowed = new ArrayList<Fd>(count);
+        int count = targets.size();
+        var borrowed = new ArrayList<Fd>(count + 1);
         try (var arena = Arena.ofConfined()) {
             var fds = arena.allocate(Io.POLLFD, count + 1);
-            for (int i = 0; i < count; i++) {
-                var fd = waitables.get(i).pollFd();
+            for (int i = 0; i <= count; i++) {
+                var fd = i < count ? targets.get(i) : eventfd;
                 int n = fd.acquire();
                 if (n < 0) return new Any(Ended.WOKEN, none);
                 borrowed.add(fd);
@@ -153,26 +107,28 @@ public final class Wakeup implements AutoCloseable {
                 Io.POLLFD_FD.set(slot, 0L, n);
                 Io.POLLFD_EVENTS.set(slot, 0L, (short) Io.POLLIN);
             }
-            int self = eventfd.acquire();
-            if (self < 0) return new Any(Ended.WOKEN, none);
-            borrowed.add(eventfd);
             var mine = fds.asSlice(count * Io.POLLFD.byteSize());
-            Io.POLLFD_FD.set(mine, 0L, self);
-            Io.POLLFD_EVENTS.set(mine, 0L, (short) Io.POLLIN);
             for (;;) {
-                long left = deadlineNanos - System.nanoTime();
-                int millis = left <= 0 ? 0 : (int) Math.min(Integer.MAX_VALUE, (left + 999_999) / 1_000_000);
-                int n = Io.poll(fds, count + 1, millis);
-                if (n < 0) throw new OsException("poll", "pidfds and inotify", -n);
+                int n;
+                if (deadlineNanos == NO_DEADLINE) {
+                    n = Io.poll(fds, count + 1);
+                } else {
+                    long left = deadlineNanos - System.nanoTime();
+                    // rounded up, so that a deadline 0.4 ms away is waited for rather than spun on
+                    int millis = left <= 0 ? 0 : (int) Math.min(Integer.MAX_VALUE, (left + 999_999) / 1_000_000);
+                    n = Io.poll(fds, count + 1, millis);
+                }
+                if (n < 0) throw new OsException("poll", count > 0 ? targets.getFirst().what() : "wakeup", -n);
                 if ((short) Io.POLLFD_REVENTS.get(mine, 0L) != 0 || woken) return new Any(Ended.WOKEN, none);
                 var ready = new BitSet();
                 for (int i = 0; i < count; i++) {
                     short revents = (short) Io.POLLFD_REVENTS.get(fds.asSlice(i * Io.POLLFD.byteSize()), 0L);
-                    if ((revents & Io.POLLNVAL) != 0) throw new OsException("poll", waitables.get(i).pollFd().what(), Errno.EBADF);
+                    // the use count makes POLLNVAL impossible short of a bug elsewhere in the process
+                    if ((revents & Io.POLLNVAL) != 0) throw new OsException("poll", targets.get(i).what(), Errno.EBADF);
                     if (revents != 0) ready.set(i);
                 }
                 if (!ready.isEmpty()) return new Any(Ended.READY, ready);
-                if (deadlineNanos - System.nanoTime() <= 0) return new Any(Ended.DEADLINE, none);
+                if (deadlineNanos != NO_DEADLINE && deadlineNanos - System.nanoTime() <= 0) return new Any(Ended.DEADLINE, none);
             }
         } finally {
             for (var fd : borrowed) fd.release();
