@@ -30,6 +30,11 @@ class DrainEndToEndTest {
 
     static final Duration WAIT = Duration.ofSeconds(20);
     static final List<RecoveryMethod> REBIND = List.of(RecoveryMethod.REBIND, RecoveryMethod.BUS_RESET);
+    /**
+     * A polite client (or one that exits on its own) closes the node, then exits: the close wakes the drain (inotify), whose rescan may come
+     * between the two. Both ends are true; which one is recorded is the machine's timing, not a choice.
+     */
+    static final String POLITE_RACE = "let go of the device and still runs";
 
     @TempDir Path dir;
     final List<VirtualClient> clients = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -84,6 +89,12 @@ class DrainEndToEndTest {
         return rows;
     }
 
+    /** The drain-holder-gone line of client {@code c}. */
+    static String goneLine(Rig rig, VirtualClient c) throws Exception {
+        return rig.log().lines().filter(l -> l.contains("drain-holder-gone") && l.contains("pid=" + c.pid() + " "))
+                .findFirst().orElseThrow(() -> new AssertionError("no drain-holder-gone line for pid " + c.pid()));
+    }
+
     static DrainRow.Holder row(List<DrainRow> rows, VirtualClient c) {
         var mine = rows.stream().map(DrainRow::holder).filter(h -> h.pid() == c.pid()).toList();
         assertThat(mine).as("one row for pid " + c.pid() + " in " + rows).hasSize(1);
@@ -132,8 +143,8 @@ class DrainEndToEndTest {
             assertThat(c.waitFor(Duration.ofSeconds(5))).contains(0);
             assertThat(c.lines()).contains("released on SIGTERM");
             assertThat(r.steps().getFirst().millis()).as("woken by the pidfd, not by the 5 s grace").isLessThan(4000);
-            assertThat(rig.log()).contains("drain-signal", "pid=" + c.pid(), "signal=SIGTERM", "exited after SIGTERM")
-                    .doesNotContain("signal=SIGKILL");
+            assertThat(rig.log()).contains("drain-signal", "pid=" + c.pid(), "signal=SIGTERM").doesNotContain("signal=SIGKILL");
+            assertThat(goneLine(rig, c)).containsAnyOf("exited after SIGTERM", POLITE_RACE);
             var steps = rig.journal.show(rig.journal.history(Optional.empty(), Optional.empty(), Optional.empty(), 1).getFirst().id())
                     .orElseThrow().steps();
             assertThat(steps.getFirst().step()).isEqualTo(Step.DRAIN);
@@ -144,7 +155,7 @@ class DrainEndToEndTest {
             assertThat(h.fds()).as("the client's descriptor").isEqualTo(1);
             assertThat(h.maps()).as("and its mapping of it").isEqualTo(1);
             assertThat(h.signal()).contains(DrainPolicy.Signal.TERM);
-            assertThat(h.outcome()).isEqualTo(DrainRow.Outcome.EXITED);
+            assertThat(h.outcome()).as("exited, or let go just before exiting").isIn(DrainRow.Outcome.EXITED, DrainRow.Outcome.RELEASED);
             assertThat(h.exitMillis()).hasValueSatisfying(ms -> assertThat(ms).isBetween(0L, r.steps().getFirst().millis()));
         }
     }
@@ -245,7 +256,7 @@ class DrainEndToEndTest {
             var rows = drainRows(rig);
             assertThat(rows).hasSize(2);
             assertThat(row(rows, xwayland).outcome()).isEqualTo(DrainRow.Outcome.PROTECTED);
-            assertThat(row(rows, other).outcome()).isEqualTo(DrainRow.Outcome.EXITED);
+            assertThat(row(rows, other).outcome()).as("exited, or let go just before exiting").isIn(DrainRow.Outcome.EXITED, DrainRow.Outcome.RELEASED);
             assertThat(row(rows, other).signal()).contains(DrainPolicy.Signal.TERM);
         }
     }
@@ -275,10 +286,12 @@ class DrainEndToEndTest {
             assertRecoveredAfterADrain(r, rig);
             assertThat(c.waitFor(Duration.ofSeconds(5))).contains(0);
             assertThat(r.steps().getFirst().millis()).as("the pidfd woke the drain; the 8 s wait did not run out").isLessThan(6000);
-            assertThat(rig.log()).contains("drain-holder-gone", "exited on its own").doesNotContain("drain-signal");
+            assertThat(rig.log()).doesNotContain("drain-signal");
+            assertThat(goneLine(rig, c)).containsAnyOf("exited on its own", POLITE_RACE);
             var h = row(drainRows(rig), c);
             assertThat(h.signal()).as("wait: nobody is signalled").isEmpty();
-            assertThat(h.outcome()).as("it was waited for, not about to be signalled").isEqualTo(DrainRow.Outcome.EXITED);
+            assertThat(h.outcome()).as("it was waited for, not about to be signalled: exited, or let go just before exiting")
+                    .isIn(DrainRow.Outcome.EXITED, DrainRow.Outcome.RELEASED);
             assertThat(h.exitMillis()).hasValueSatisfying(ms -> assertThat(ms).isBetween(1L, 6000L));
         }
     }
@@ -307,11 +320,15 @@ class DrainEndToEndTest {
             assertThat(first.waitFor(Duration.ofSeconds(5))).contains(137);
             assertThat(second.waitFor(Duration.ofSeconds(5))).contains(0);
             assertThat(second.lines()).contains("released on SIGTERM");
-            assertThat(rig.log()).contains("pid=" + second.pid() + " comm=", "exited after SIGTERM", "killed (SIGKILL)");
+            assertThat(rig.log()).contains("pid=" + second.pid() + " comm=", "killed (SIGKILL)");
+            assertThat(rig.log().lines().filter(l -> l.contains("drain-signal") && l.contains("pid=" + second.pid() + " ")))
+                    .as("the late opener gets its own SIGTERM and grace, and needs no SIGKILL")
+                    .singleElement().satisfies(l -> assertThat(l).contains("signal=SIGTERM"));
             var rows = drainRows(rig);
             assertThat(rows).extracting(d -> d.holder().pid()).containsExactly((int) first.pid(), (int) second.pid());
             assertThat(row(rows, first).outcome()).isEqualTo(DrainRow.Outcome.KILLED);
-            assertThat(row(rows, second).outcome()).isEqualTo(DrainRow.Outcome.EXITED);
+            assertThat(row(rows, second).outcome()).as("exited, or let go just before exiting").isIn(DrainRow.Outcome.EXITED, DrainRow.Outcome.RELEASED);
+            assertThat(row(rows, second).signal()).contains(DrainPolicy.Signal.TERM);
         }
     }
 
