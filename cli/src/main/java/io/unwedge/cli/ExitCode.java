@@ -22,7 +22,11 @@ public enum ExitCode {
         var values = values();
         var lines = new String[values.length + 1];
         lines[0] = "%nExit codes:";
-        for (int i = 0; i < values.length; i++) lines[i + 1] = String.format("  %3d  %s", values[i].code, values[i].meaning);
+        for (int i = 0; i < values.length; i++) {
+            // not String.format("%3d"): a number format loads the locale data, and every command (the daemon too) builds this
+            String code = Integer.toString(values[i].code);
+            lines[i + 1] = "  " + " ".repeat(Math.max(0, 3 - code.length())) + code + "  " + values[i].meaning;
+        }
         return lines;
     }
 }
