@@ -54,14 +54,18 @@ final class ExportCommand implements Callable<Integer> {
             case Journal.Exported.Drain d -> "{\"kind\": \"drain\", " + drainFields(d);
             case Journal.Exported.Restart x -> Json.object("kind", "restart", "recovery_id", x.row().recoveryId(), "at", x.row().at(),
                     "found", x.row().found(), "action", x.row().action(), "detail", x.row().detail());
-            case Journal.Exported.Telemetry t -> Json.object("kind", "telemetry", "id", t.row().id(), "event_id", t.row().eventId(),
-                    "at", t.row().at(), "bdf", t.row().bdf(), "card", t.row().card(), "pid", t.row().pid(), "task", t.row().task(),
-                    "exe", t.row().exe(), "devcoredumps", t.row().devcoredumps().stream().map(Object::toString).toList(),
-                    "dumps", t.row().dumps().stream().map(ExportCommand::dumpJson).toList(), "bytes", t.row().bytes(), "note", t.row().note());
+            case Journal.Exported.Telemetry t -> "{\"kind\": \"telemetry\", " + telemetryJson(t.row()).substring(1);
             case Journal.Exported.Quarantine q -> Json.object("kind", "quarantine", "id", q.id(), "bdf", q.bdf(), "since", q.since(),
                     "reason", q.reason(), "mode", q.mode().toString(), "released_at", q.releasedAt(), "released_by", q.releasedBy());
         };
         return json.replace(",\n ", ", "); // arrays as Json writes them break lines; a JSON line may not
+    }
+
+    /** A telemetry row: the task the driver named, and the devcoredumps saved with their hashes. */
+    static String telemetryJson(TelemetryRow t) {
+        return Json.object("id", t.id(), "event_id", t.eventId(), "at", t.at(), "bdf", t.bdf(), "card", t.card(), "pid", t.pid(),
+                "task", t.task(), "exe", t.exe(), "devcoredumps", t.devcoredumps().stream().map(Object::toString).toList(),
+                "dumps", t.dumps().stream().map(ExportCommand::dumpJson).toList(), "bytes", t.bytes(), "note", t.note());
     }
 
     /** A saved devcoredump: the copy, its size, the SHA-256 of exactly those bytes, and whether it was cut at the limit. */

@@ -4,6 +4,7 @@ import io.unwedge.core.Step;
 import io.unwedge.daemon.journal.DrainRow;
 import io.unwedge.daemon.journal.RecoveryDetail;
 import io.unwedge.daemon.journal.StepRow;
+import io.unwedge.daemon.journal.TelemetryRow;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.time.Instant;
@@ -20,6 +21,8 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "show", mixinStandardHelpOptions = true,
         description = {"Shows one journaled recovery: its event, and a timeline of its steps with their durations.",
+                "With the wedge's telemetry (the task the driver named, devcoredumps saved with their SHA-256) and,",
+                "under each drain, who held the device and how each ended.",
                 "Reads the journal read-only: safe while the daemon runs."})
 final class ShowCommand implements Callable<Integer> {
 
@@ -37,12 +40,14 @@ final class ShowCommand implements Callable<Integer> {
             var detail = j.show(id).orElseThrow(() -> new Main.UsageError("no recovery " + id + " in " + j.file()));
             var restarts = j.restarts(id);
             var drains = j.drains(id);
+            var telemetry = j.telemetryOf(detail.recovery().eventId());
             if (journal.json) {
                 String d = json(detail, drains);
                 out.println(d.substring(0, d.length() - 1) + ", \"restarts\": " + Json.array(restarts.stream()
-                        .map(x -> new Json.Raw(Json.object("at", x.at(), "found", x.found(), "action", x.action(), "detail", x.detail()))).toList()) + "}");
+                        .map(x -> new Json.Raw(Json.object("at", x.at(), "found", x.found(), "action", x.action(), "detail", x.detail()))).toList())
+                        + ", \"telemetry\": " + Json.array(telemetry.stream().map(t -> new Json.Raw(ExportCommand.telemetryJson(t))).toList()) + "}");
             } else {
-                out.println(text(detail, restarts, drains));
+                out.println(text(detail, restarts, drains, telemetry));
             }
         }
         return ExitCode.OK.code;
@@ -95,8 +100,30 @@ final class ShowCommand implements Callable<Integer> {
                 + h.exitMillis().map(ms -> " after " + ms + " ms").orElse("");
     }
 
+    /**
+     * {@code   telemetry  task glxgears (pid 4242, /usr/bin/glxgears): 1 devcoredump, 5120 bytes}, then a line per dump
+     * with its SHA-256, to check a copy handed on later against.
+     */
+    static String telemetryText(TelemetryRow t) {
+        var who = new ArrayList<String>();
+        t.pid().ifPresent(p -> who.add("pid " + p));
+        t.exe().ifPresent(who::add);
+        var b = new StringBuilder("  telemetry  ").append(t.task().map(x -> "task " + x + (who.isEmpty() ? "" : " (" + String.join(", ", who) + ")"))
+                .orElse("no task named")).append(": ").append(t.devcoredumps().size()).append(" devcoredump(s), ").append(t.bytes()).append(" bytes")
+                .append(t.note().isEmpty() ? "" : "; " + t.note()).append('\n');
+        if (t.dumps().isEmpty()) {
+            for (var f : t.devcoredumps()) b.append(" ".repeat(13)).append("dump ").append(f).append('\n'); // journaled before hashes (v5)
+        }
+        for (var x : t.dumps()) {
+            b.append(" ".repeat(13)).append("dump ").append(x.file()).append(": ").append(x.bytes()).append(" bytes, sha256 ").append(x.sha256())
+                    .append(x.truncated() ? ", truncated at the size limit" : "").append('\n');
+        }
+        return b.toString();
+    }
+
     /** The event, then every journaled moment as an offset from the event's arrival. */
-    static String text(RecoveryDetail d, List<io.unwedge.daemon.journal.Journal.RestartRow> restarts, List<DrainRow> drains) {
+    static String text(RecoveryDetail d, List<io.unwedge.daemon.journal.Journal.RestartRow> restarts, List<DrainRow> drains,
+                       List<TelemetryRow> telemetry) {
         var r = d.recovery();
         var b = new StringBuilder();
         b.append("recovery ").append(r.id()).append(": ").append(r.card()).append(' ').append(r.bdf())
@@ -108,6 +135,7 @@ final class ShowCommand implements Callable<Integer> {
         r.cardAfter().ifPresent(x -> b.append("  card after ").append(x).append('\n'));
         r.latencyMicros().ifPresent(x -> b.append("  latency    ").append(x).append(" us from the kernel's event to the unbind write\n"));
         r.escalatedFrom().ifPresent(x -> b.append("  escalated  from recovery ").append(x).append(" (the same wedge; its method failed)\n"));
+        for (var t : telemetry) b.append(telemetryText(t));
 
         record Moment(Instant at, String what) {}
         var moments = new ArrayList<Moment>(List.of(new Moment(r.receivedAt(), "event received"), new Moment(r.startedAt(), "recovery started")));

@@ -9,6 +9,7 @@ import io.unwedge.daemon.EventLog;
 import io.unwedge.daemon.StepResult;
 import io.unwedge.daemon.journal.DrainRow;
 import io.unwedge.daemon.journal.Journal;
+import io.unwedge.daemon.journal.TelemetryRow;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -71,6 +72,46 @@ class ShowHistoryTest {
         assertThat(history.out()).contains("(escalated from 1)");
         var escalation = run("show", "2", "--state-dir", dir.toString());
         assertThat(escalation.out()).contains("escalated  from recovery 1");
+    }
+
+    @Test
+    void showPrintsTheWedgesTelemetryWithEachDumpsHash() throws Exception {
+        var log = new EventLog(new PrintStream(OutputStream.nullOutputStream()), InstantSource.system(), EventLog.Level.ERROR);
+        var f = new LinkedHashMap<String, String>();
+        f.put("SUBSYSTEM", "drm");
+        f.put("WEDGED", "rebind");
+        f.put("PID", "4242");
+        f.put("TASK", "glxgears");
+        f.put("SEQNUM", "78");
+        var e = ((WedgedEvent.Wedged) WedgedEvent.recognise(Uevent.of("change",
+                "/devices/pci0000:00/0000:00:01.0/0000:01:00.0/0000:02:01.0/0000:03:00.0/drm/card0", f))).event();
+        String sha = "ab".repeat(32);
+        try (var j = Journal.open(Files.createDirectories(dir), InstantSource.system(), log)) {
+            long ev = j.recordEvent(e, Instant.now());
+            j.recordTelemetry(ev, e, Optional.of("/usr/bin/glxgears"), List.of(
+                    new TelemetryRow.Devcoredump(Path.of("/var/lib/unwedge/devcoredump/0000:03:00.0-devcd1"), 5120, sha, false),
+                    new TelemetryRow.Devcoredump(Path.of("/var/lib/unwedge/devcoredump/0000:03:00.0-devcd2"), 1024, "cd".repeat(32), true)), "");
+            j.beginRecovery(ev, e);
+            var other = wedge(); // another wedge's recovery shows none of it
+            j.beginRecovery(j.recordEvent(other, Instant.now()), other);
+        }
+        var show = run("show", "1", "--state-dir", dir.toString());
+        assertThat(show.code()).as(show.err()).isZero();
+        assertThat(show.out()).contains("  telemetry  task glxgears (pid 4242, /usr/bin/glxgears): 2 devcoredump(s), 6144 bytes\n"
+                + "             dump /var/lib/unwedge/devcoredump/0000:03:00.0-devcd1: 5120 bytes, sha256 " + sha + "\n"
+                + "             dump /var/lib/unwedge/devcoredump/0000:03:00.0-devcd2: 1024 bytes, sha256 " + "cd".repeat(32)
+                + ", truncated at the size limit\n");
+        var json = run("show", "1", "--state-dir", dir.toString(), "--json");
+        assertThat(json.code()).as(json.err()).isZero();
+        @SuppressWarnings("unchecked") var telemetry = (List<Map<String, Object>>) StrictJson.object(json.out().strip()).get("telemetry");
+        assertThat(telemetry).singleElement().satisfies(t -> {
+            assertThat(t).containsEntry("task", "glxgears").containsEntry("pid", 4242L).containsEntry("exe", "/usr/bin/glxgears")
+                    .containsEntry("bytes", 6144L);
+            @SuppressWarnings("unchecked") var dumps = (List<Map<String, Object>>) t.get("dumps");
+            assertThat(dumps).extracting(d -> d.get("sha256") + " " + d.get("truncated")).containsExactly(sha + " false", "cd".repeat(32) + " true");
+        });
+        assertThat(run("show", "2", "--state-dir", dir.toString()).out()).doesNotContain("telemetry");
+        assertThat(run("show", "2", "--state-dir", dir.toString(), "--json").out()).contains("\"telemetry\": []");
     }
 
     @Test

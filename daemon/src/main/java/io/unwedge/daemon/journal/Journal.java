@@ -938,6 +938,15 @@ public final class Journal implements AutoCloseable {
         }
     }
 
+    /** The telemetry of one event, in the order it was collected (one row per event as the daemon records it). */
+    public synchronized List<TelemetryRow> telemetryOf(long eventId) throws JournalException {
+        try (var s = prepare(TELEMETRY_COLUMNS + "WHERE event_id = ? ORDER BY id", eventId); var rs = s.executeQuery()) {
+            return telemetryRows(rs);
+        } catch (SQLException e) {
+            throw failed("read the telemetry of event " + eventId, e);
+        }
+    }
+
     private List<TelemetryRow> telemetryRows(ResultSet rs) throws SQLException {
         var out = new ArrayList<TelemetryRow>();
         while (rs.next()) {
