@@ -2,6 +2,7 @@ package io.unwedge.cli;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,11 +13,27 @@ final class Commands {
 
     record Result(int code, String out) {}
 
-    static List<String> java() {
+    static List<String> java(String... jvmOptions) {
         String jar = System.getenv("UNWEDGE_JAR");
         if (jar == null) throw new IllegalStateException("UNWEDGE_JAR is not set (run through mvn verify)");
-        return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", jar);
+        var cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+        cmd.addAll(sqliteNative(Path.of(jar)));
+        cmd.addAll(List.of(jvmOptions));
+        cmd.addAll(List.of("-jar", jar));
+        return List.copyOf(cmd);
+    }
+
+    /** SQLite's native library as the build unpacked it beside the jar, as ./unwedge and the .deb pass it. */
+    static List<String> sqliteNative(Path jar) {
+        String arch = switch (System.getProperty("os.arch")) {
+            case "amd64", "x86_64" -> "x86_64";
+            case "aarch64" -> "aarch64";
+            default -> "";
+        };
+        Path dir = jar.resolveSibling("native/org/sqlite/native/Linux/" + arch);
+        return !arch.isEmpty() && Files.isRegularFile(dir.resolve("libsqlitejdbc.so"))
+                ? List.of("-Dorg.sqlite.lib.path=" + dir, "-Dorg.sqlite.lib.name=libsqlitejdbc.so") : List.of();
     }
 
     static Result run(long timeoutSeconds, String... args) throws IOException, InterruptedException {

@@ -86,6 +86,19 @@ class JournalIT {
     }
 
     @Test
+    void theJournalOpensWithoutATemporaryDirectory() throws Exception {
+        // SQLite's native library is loaded from where the build unpacked it, never copied to java.io.tmpdir:
+        // a host whose /tmp is noexec, or full, still has its journal
+        assertThat(Commands.sqliteNative(Path.of(System.getenv("UNWEDGE_JAR")))).as("the build unpacked it for this machine").isNotEmpty();
+        Path state = recoverOneWedge();
+        var cmd = new java.util.ArrayList<>(Commands.java("-Djava.io.tmpdir=" + dir.resolve("no-such-directory")));
+        cmd.addAll(List.of("history", "--state-dir", state.toString()));
+        var history = Commands.exec(cmd, 30);
+        assertThat(history.code()).as(history.out()).isZero();
+        assertThat(history.out()).contains("0000:06:00.0", "recovered");
+    }
+
+    @Test
     void exportWhileTheDaemonRanIsOneStrictJsonLineWithTheRecoveryItsRawUeventAndSteps() throws Exception {
         Path state = recoverOneWedge();
         for (String out : List.of(Files.readString(dir.resolve("export-live.jsonl")),
