@@ -24,6 +24,15 @@ public sealed interface Decision {
         public Attempt first() {
             return ladder.getFirst();
         }
+
+        /**
+         * Where an escalation from a failed {@code method} goes on: the attempts after it, none when it was the
+         * last; the whole ladder when it is not on it (the policy changed since it was tried).
+         */
+        public List<Attempt> after(RecoveryMethod method) {
+            for (int i = 0; i < ladder.size(); i++) if (ladder.get(i).method() == method) return ladder.subList(i + 1, ladder.size());
+            return ladder;
+        }
     }
 
     /** Nothing to recover: the driver said {@code none}. Telemetry only. */

@@ -70,6 +70,15 @@ class PlannerTest {
     }
 
     @Test
+    void anEscalationGoesOnAfterTheMethodThatFailed() {
+        var r = (Decision.Recover) Planner.decide(recognised(Vectors.decoded("xe-rebind-bus-reset")), XE, FULL, MethodPolicy.DEFAULT);
+        assertThat(r.after(RecoveryMethod.REBIND)).extracting(Attempt::method).containsExactly(RecoveryMethod.BUS_RESET);
+        assertThat(r.after(RecoveryMethod.BUS_RESET)).as("the last failed: nothing left, quarantine").isEmpty();
+        assertThat(r.after(RecoveryMethod.COLD_RESET)).as("not on the ladder (the policy changed): all of it")
+                .extracting(Attempt::method).containsExactly(RecoveryMethod.REBIND, RecoveryMethod.BUS_RESET);
+    }
+
+    @Test
     void theSpinesRebindOnlyDecisionStillHolds() {
         assertThat(ladder(decide("rebind,bus-reset", XE))).containsExactly(RecoveryMethod.REBIND, RecoveryMethod.BUS_RESET);
         var r = (Decision.Recover) decide("rebind,bus-reset", XE);

@@ -1,12 +1,28 @@
 package io.unwedge.daemon;
 
+import io.unwedge.core.RecoveryMethod;
 import io.unwedge.core.Uevent;
 import io.unwedge.core.WedgedEvent;
+import java.util.Optional;
 
 /** What a device actor's mailbox carries. */
 sealed interface ActorMessage {
-    /** the device was declared wedged; {@code receivedNanos} is when the kernel's message was read */
-    record Wedge(WedgedEvent event, long receivedNanos) implements ActorMessage {}
+    /**
+     * the device was declared wedged; {@code receivedNanos} is when the kernel's message was read; with
+     * {@code continues}, the wedge's recovery goes on up the ladder from an attempt a restart ended
+     */
+    record Wedge(WedgedEvent event, long receivedNanos, Optional<Continues> continues) implements ActorMessage {
+        Wedge(WedgedEvent event, long receivedNanos) {
+            this(event, receivedNanos, Optional.empty());
+        }
+    }
+
+    /**
+     * A recovery a restart resumed and then saw wedge again while settling: {@code recovery}, the attempt of
+     * {@code method} for the wedge journaled as {@code eventId}. What follows is its escalation, as when a
+     * running daemon sees that: the next method, journaled as escalated from {@code recovery}.
+     */
+    record Continues(long recovery, long eventId, RecoveryMethod method) {}
 
     /** any other uevent about the device (remove, unbind, add, bind): a reason to look at sysfs again */
     record Observed(Uevent event) implements ActorMessage {}

@@ -39,7 +39,8 @@ import java.util.function.BooleanSupplier;
  *
  * <h2>Attempts and the journal</h2>
  * Each attempt (one method) is one recovery in the journal; an escalation's row names the one it escalates
- * from. The event and the first recovery are recorded first, and each step's intent is durable before the
+ * from. A wedge a restart hands on ({@link ActorMessage.Continues}: the attempt it resumed wedged again while
+ * settling) starts as such an escalation, after the method that failed. The event and the first recovery are recorded first, and each step's intent is durable before the
  * step's sysfs write runs, its end after. The rule on a journal failure: nothing disruptive starts
  * unjournaled — a failure before the first disruptive write ends the recovery {@code refused} ("cannot
  * journal: …") with the device untouched. Once the device has been touched, getting it back matters more
@@ -54,6 +55,7 @@ final class Recovery {
 
     private final WedgedEvent event;
     private final long receivedNanos;
+    private final Optional<ActorMessage.Continues> continues;
     private final Topology topology;
     private final RecoveryPolicy policy;
     private final Timeouts timeouts;
@@ -81,11 +83,12 @@ final class Recovery {
     private WedgedEvent rewedge;
     private Optional<String> driver = Optional.empty(); // as the wedge found it: the report names it (sysfs forgets it with the unbind)
 
-    Recovery(WedgedEvent event, long receivedNanos, Topology topology, RecoveryPolicy policy, Timeouts timeouts, boolean dryRun,
+    Recovery(WedgedEvent event, long receivedNanos, Optional<ActorMessage.Continues> continues, Topology topology, RecoveryPolicy policy, Timeouts timeouts, boolean dryRun,
              EventLog log, Mailbox mailbox, SysfsWriter writer, Optional<Journal> journal, Drain drain, DisruptionGate gate,
              DeviceHistory history, Commands commands, Telemetry telemetry) {
         this.event = event;
         this.receivedNanos = receivedNanos;
+        this.continues = continues;
         this.topology = topology;
         this.policy = policy;
         this.timeouts = timeouts;
@@ -106,10 +109,16 @@ final class Recovery {
         if (journal.isPresent()) {
             var j = journal.get();
             try {
-                Instant receivedAt = receivedNanos > 0
-                        ? j.clock().instant().minusNanos(System.nanoTime() - receivedNanos) : j.clock().instant();
-                eventId = j.recordEvent(event, receivedAt);
-                recoveryId = j.beginRecovery(eventId, event);
+                if (continues.isPresent()) {
+                    // the same wedge, journaled when it came: its next attempt, as a running daemon's escalation
+                    eventId = continues.get().eventId();
+                    recoveryId = j.beginEscalation(eventId, event, continues.get().recovery());
+                } else {
+                    Instant receivedAt = receivedNanos > 0
+                            ? j.clock().instant().minusNanos(System.nanoTime() - receivedNanos) : j.clock().instant();
+                    eventId = j.recordEvent(event, receivedAt);
+                    recoveryId = j.beginRecovery(eventId, event);
+                }
             } catch (JournalException e) {
                 // the wedge is in the log even when its row is not: the supervisor's wedged line, and this one
                 log.error("journal-failed", "card", event.card(), "bdf", event.bdf(), "seqnum", event.seqnum(), "methods", event.rawMethods(),
@@ -144,7 +153,16 @@ final class Recovery {
     // ---- the ladder ------------------------------------------------------------------------------
 
     private List<RecoveryReport> recover(Decision.Recover plan, GpuDevice device, Hardware hw) {
-        var first = plan.first().method();
+        var ladder = continues.map(c -> plan.after(c.method())).orElse(plan.ladder());
+        String every = "every method failed (" + String.join(", ", plan.ladder().stream().map(a -> a.method().token()).toList()) + ")";
+        if (ladder.isEmpty()) {
+            // the attempt the restart resumed was the ladder's last: what its failure would have done then
+            var last = continues.orElseThrow().method();
+            String why = every + "; the last, " + last + ", in recovery " + continues.get().recovery() + ", which a restart resumed";
+            if (dryRun) return finish(Result.DRY_RUN, last, why + " (dry run: nothing done)");
+            return withPass(device, hw, last, () -> quarantine(device, why, last, Result.FAILED, why));
+        }
+        var first = ladder.getFirst().method();
         Safety.Verdict verdict;
         try {
             verdict = SafetyCheck.check(history, device.bdf(), clock(), policy.safety(), eventId);
@@ -157,10 +175,16 @@ final class Recovery {
             return withPass(device, hw, first, () -> quarantine(device, reason, first, Result.REFUSED, reason));
         }
         log.info("recovery-plan", "card", device.card(), "bdf", device.bdf(), "seqnum", event.seqnum(),
-                "ladder", String.join(",", plan.ladder().stream().map(a -> a.method().token()).toList()), "safety", verdict.reason(), plan.reason());
+                "ladder", String.join(",", ladder.stream().map(a -> a.method().token()).toList()), "safety", verdict.reason(),
+                continues.map(c -> "continues recovery " + c.recovery() + " (" + c.method() + "), which a restart resumed and which wedged again; ")
+                        .orElse("") + plan.reason());
         return withPass(device, hw, first, () -> {
-            for (int i = 0; i < plan.ladder().size(); i++) {
-                var attempt = plan.ladder().get(i);
+            for (int i = 0; i < ladder.size(); i++) {
+                var attempt = ladder.get(i);
+                if (i == 0 && continues.isPresent()) {
+                    log.warn("recovery-escalate", "card", device.card(), "bdf", device.bdf(), "from", continues.get().method(),
+                            "to", attempt.method(), "recovery", continues.get().recovery(), "after a restart: " + attempt.why());
+                }
                 if (i > 0) {
                     var previous = reports.getLast();
                     if (mailbox.stopRequested()) {
@@ -173,14 +197,13 @@ final class Recovery {
                     if (!beginAttempt()) return reports;
                 }
                 var ended = attempt(attempt, device, hw);
-                boolean last = i == plan.ladder().size() - 1;
+                boolean last = i == ladder.size() - 1;
                 if (ended.result() != Result.FAILED || !last) {
                     finish(ended.result(), attempt.method(), ended.reason());
                     if (ended.result() != Result.FAILED) return reports;
                     continue;
                 }
-                String why = "every method failed (" + String.join(", ", plan.ladder().stream().map(a -> a.method().token()).toList()) + ")";
-                return quarantine(device, why, attempt.method(), Result.FAILED, ended.reason() + "; " + why);
+                return quarantine(device, every, attempt.method(), Result.FAILED, ended.reason() + "; " + every);
             }
             return reports;
         });
@@ -518,7 +541,7 @@ final class Recovery {
         String detail = "no new wedge for " + timeouts.settle().toMillis() + " ms";
         ActorMessage m;
         while ((m = mailbox.next(deadline)) != null) {
-            if (m instanceof ActorMessage.Wedge(var w, var ignored)) {
+            if (m instanceof ActorMessage.Wedge(var w, _, _)) {
                 outcome = Outcome.REWEDGED;
                 detail = "wedged again (" + w.rawMethods() + ", seqnum " + w.seqnum() + ") "
                         + (System.nanoTime() - t0) / 1_000_000 + " ms after it came back";
@@ -648,7 +671,7 @@ final class Recovery {
         while (!done.getAsBoolean()) {
             var m = mailbox.next(deadline);
             if (m == null) return done.getAsBoolean() ? Outcome.OK : Outcome.TIMEOUT;
-            if (m instanceof ActorMessage.Wedge(var w, var ignored)) {
+            if (m instanceof ActorMessage.Wedge(var w, _, _)) {
                 if (step == Step.BIND || step == Step.RESCAN || step == Step.COMMAND) {
                     rewedge = w;
                     return Outcome.REWEDGED;

@@ -29,7 +29,7 @@ import java.util.function.BooleanSupplier;
  *     it off), a rescan, then as below once the function is back</td><td>as below, or failed</td></tr>
  * <tr><td>function gone</td><td>anything else</td><td>abandoned</td><td>failed</td></tr>
  * <tr><td>unbound</td><td>names the driver</td><td>resumed: bind written, waited for the card, the settle window
- *     watched</td><td>recovered, or failed with the state (a wedge while settling fails it, as in a recovery)</td></tr>
+ *     watched</td><td>recovered, or failed with the state (a wedge while settling fails it and escalates, as in a recovery)</td></tr>
  * <tr><td>unbound</td><td>no driver (v1 row)</td><td>abandoned, with the hand command</td><td>failed</td></tr>
  * <tr><td>bound, card up</td><td>unbind took effect</td><td>found-bound; the settle window watched when the daemon
  *     died before it ended</td><td>recovered (failed if a step had failed, or it wedged again while settling)</td></tr>
@@ -47,7 +47,9 @@ import java.util.function.BooleanSupplier;
  *
  * <h2>Settling</h2>
  * A device a restart brought back gets the settle window a recovery gives it: a wedge meanwhile fails the
- * recovery ({@code rewedged}) and goes round again as a recovery of its own. Each outcome is one
+ * recovery ({@code rewedged}) and escalates, as it does in a running daemon: the next method of the original
+ * wedge's ladder runs as a recovery journaled as escalated from this one (the last method's failure
+ * quarantines). Each outcome is one
  * {@code restarts} row plus the recovery's end, in one transaction, and one log line.
  */
 final class Restart {
@@ -275,11 +277,14 @@ final class Restart {
         try {
             ActorMessage m;
             while ((m = mailbox.next(deadline)) != null) {
-                if (m instanceof ActorMessage.Wedge(var w, var ignored)) {
-                    later.add(m);
+                if (m instanceof ActorMessage.Wedge(var w, var at, _)) {
+                    var next = escalation(at);
+                    later.add(next.orElse(m));
                     outcome = Outcome.REWEDGED;
                     detail = "restart: wedged again (" + w.rawMethods() + ", seqnum " + w.seqnum() + ") "
-                            + (System.nanoTime() - t0) / 1_000_000 + " ms after it came back; handled again as a new recovery";
+                            + (System.nanoTime() - t0) / 1_000_000 + " ms after it came back; "
+                            + (next.isPresent() ? "escalating, as a running daemon would: the next method of its ladder"
+                                    : "handled again as a new recovery");
                     break;
                 }
                 if (m instanceof ActorMessage.Resume) later.add(m);
@@ -302,6 +307,24 @@ final class Restart {
         log.log(outcome == Outcome.OK ? EventLog.Level.INFO : EventLog.Level.ERROR, "recovery-step", "bdf", bdf,
                 "recovery", row.id(), "step", Step.SETTLE, "outcome", outcome, "ms", r.millis(), detail);
         return outcome == Outcome.OK ? Optional.empty() : Optional.of("settle " + outcome + ": " + detail.substring("restart: ".length()));
+    }
+
+    /**
+     * The wedge this recovery was for, handed on to go up its ladder after this recovery's method (as a running
+     * daemon escalates on a re-wedge while settling); empty when the journal cannot say which wedge or method,
+     * and the new wedge is then recovered as one of its own.
+     */
+    private Optional<ActorMessage> escalation(long receivedNanos) {
+        var method = row.method().flatMap(RecoveryMethod::ofToken);
+        if (method.isEmpty()) return Optional.empty();
+        try {
+            return journal.wedge(row.eventId()).map(w -> new ActorMessage.Wedge(w, receivedNanos,
+                    Optional.of(new ActorMessage.Continues(row.id(), row.eventId(), method.get()))));
+        } catch (JournalException e) {
+            log.error("journal-failed", "bdf", row.bdf(), "recovery", row.id(), "error", e.getMessage(),
+                    "cannot read back the wedge: the new one is recovered as a recovery of its own");
+            return Optional.empty();
+        }
     }
 
     /**

@@ -337,7 +337,7 @@ public final class Supervisor {
     private DeviceActor actor(PciAddress bdf) {
         return actors.computeIfAbsent(bdf, b -> {
             var writer = new SysfsWriter(writers, settings.timeouts().write());
-            var a = new DeviceActor(b, (w, mailbox) -> new Recovery(w.event(), w.receivedNanos(), topology, settings.policy(),
+            var a = new DeviceActor(b, (w, mailbox) -> new Recovery(w.event(), w.receivedNanos(), w.continues(), topology, settings.policy(),
                     settings.timeouts(), settings.dryRun(), log, mailbox, writer, journal, drain, gate, history, commands, telemetry),
                     (r, mailbox) -> new Restart(r.recovery(), topology, settings.timeouts(), log, mailbox, writer, journal.orElseThrow()),
                     listener, log);

@@ -2,6 +2,7 @@ package io.unwedge.daemon;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.unwedge.core.RecoveryMethod;
 import io.unwedge.core.Step;
 import io.unwedge.core.Uevent;
 import io.unwedge.core.WedgedEvent;
@@ -12,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,10 +30,16 @@ class RestartTest {
         return ((WedgedEvent.Wedged) WedgedEvent.recognise(Uevent.of("change", devpath, f))).event();
     }
 
-    /** What a daemon killed right after its unbind took effect leaves in the journal. */
+    /** What a daemon killed right after its rebind's unbind took effect leaves in the journal. */
     static long unboundByAnEarlierDaemon(Journal journal, WedgedEvent event) throws Exception {
+        return unboundByAnEarlierDaemon(journal, event, Optional.of(RecoveryMethod.REBIND));
+    }
+
+    /** As above; without a method, the row of a daemon from before the method was journaled ahead (v1). */
+    static long unboundByAnEarlierDaemon(Journal journal, WedgedEvent event, Optional<RecoveryMethod> method) throws Exception {
         long id = journal.beginRecovery(journal.recordEvent(event, Instant.now()), event);
-        journal.driver(id, "xe");
+        if (method.isPresent()) journal.driver(id, "xe", method.get());
+        else journal.driver(id, "xe");
         journal.stepEnded(journal.intent(id, Step.UNBIND), new StepResult(Step.UNBIND, Outcome.OK, 3, "wrote"));
         return id;
     }
@@ -150,10 +158,11 @@ class RestartTest {
 
     /**
      * A resumed recovery gets the settle window a recovery gets: the device wedges again just after the restart
-     * bound it back, so the recovery fails (rewedged) and the new wedge is recovered as a recovery of its own.
+     * bound it back, so the recovery fails (rewedged) and escalates as a running daemon's would: the next method
+     * of the wedge's ladder (bus-reset after rebind), journaled as escalated from the resumed recovery.
      */
     @Test
-    void aDeviceThatWedgesAgainWhileSettlingAfterARestartFailsTheResumedRecovery() throws Exception {
+    void aDeviceThatWedgesAgainWhileSettlingAfterARestartEscalatesToTheNextMethod() throws Exception {
         long[] id = new long[1];
         try (var rig = new Rig(dir, 1, Rig.timeouts(3000, 1500), false, true, DrainPolicy.DEFAULT, (journal, host, model) -> {
             var gpu = host.gpus().getFirst();
@@ -163,21 +172,82 @@ class RestartTest {
         })) {
             var again = rig.nextReport(java.time.Duration.ofSeconds(20));
             assertThat(again.result()).as(rig.log()).isEqualTo(RecoveryReport.Result.RECOVERED);
+            assertThat(again.method()).as("escalated past the rebind that just failed").contains(RecoveryMethod.BUS_RESET);
             awaitNoneUnfinished(rig);
             var crashed = rig.journal.show(id[0]).orElseThrow();
             assertThat(crashed.recovery().result()).as(rig.log()).contains("failed");
-            assertThat(crashed.recovery().reason().orElseThrow()).contains("resumed: bound again to xe as card0, then settle rewedged: wedged again");
+            assertThat(crashed.recovery().reason().orElseThrow()).contains("resumed: bound again to xe as card0, then settle rewedged: wedged again",
+                    "escalating, as a running daemon would");
             assertThat(crashed.steps()).extracting(s -> s.step() + " " + s.outcome().orElse("?"))
                     .containsExactly("unbind ok", "bind ok", "settle rewedged");
             assertThat(rig.journal.restarts(id[0])).singleElement()
                     .satisfies(r -> assertThat(r.found() + " " + r.action()).isEqualTo("unbound resumed"));
-            var history = rig.journal.history(java.util.Optional.empty(), java.util.Optional.empty(), java.util.Optional.empty(), 10);
-            assertThat(history).as("the re-wedge was recovered as a recovery of its own").hasSize(2);
-            assertThat(history.getFirst().seqnum()).isNotEqualTo(crashed.recovery().seqnum());
-            assertThat(history.getFirst().result()).contains("recovered");
-            assertThat(rig.log()).contains("restart-reconciled", "action=resumed", "outcome=failed", "step=settle outcome=rewedged");
+            var history = rig.journal.history(Optional.empty(), Optional.empty(), Optional.empty(), 10);
+            assertThat(history).hasSize(2);
+            var next = history.getFirst();
+            assertThat(next.escalatedFrom()).as("linked to the attempt it follows").contains(id[0]);
+            assertThat(next.eventId()).as("the same wedge, as an escalation is").isEqualTo(crashed.recovery().eventId());
+            assertThat(next.method()).contains("bus-reset");
+            assertThat(next.result()).contains("recovered");
+            assertThat(rig.log()).contains("restart-reconciled", "action=resumed", "outcome=failed", "step=settle outcome=rewedged",
+                    "recovery-escalate", "from=rebind to=bus-reset recovery=" + id[0]);
             assertThat(rig.simLines).anyMatch(l -> l.startsWith("re-wedge of"));
             assertThat(rig.topology.isUp(rig.gpu(0).bdf())).isTrue();
+        }
+    }
+
+    /**
+     * When the resumed attempt was the ladder's last (the driver asked for rebind alone), its re-wedge while
+     * settling leaves nothing to escalate to: the device is quarantined, as after a ladder's last failure.
+     */
+    @Test
+    void aReWedgeAfterRestartingTheLaddersLastMethodQuarantines() throws Exception {
+        long[] id = new long[1];
+        try (var rig = new Rig(dir, 1, Rig.timeouts(3000, 1500), false, true, DrainPolicy.DEFAULT, (journal, host, model) -> {
+            var gpu = host.gpus().getFirst();
+            var f = new LinkedHashMap<String, String>();
+            f.put("SUBSYSTEM", "drm");
+            f.put("WEDGED", "rebind");
+            f.put("SEQNUM", "4243");
+            var rebindOnly = ((WedgedEvent.Wedged) WedgedEvent.recognise(Uevent.of("change", gpu.devpath() + "/drm/card0", f))).event();
+            id[0] = unboundByAnEarlierDaemon(journal, rebindOnly);
+            unbindByHand(host, gpu);
+            model.rewedgeAfter(gpu.bdf(), java.time.Duration.ofMillis(150));
+        })) {
+            var again = rig.nextReport(java.time.Duration.ofSeconds(20));
+            assertThat(again.result()).as(rig.log()).isEqualTo(RecoveryReport.Result.FAILED);
+            assertThat(again.reason()).contains("every method failed (rebind)", "the last, rebind, in recovery " + id[0] + ", which a restart resumed");
+            awaitNoneUnfinished(rig);
+            var next = rig.journal.history(Optional.empty(), Optional.empty(), Optional.empty(), 10).getFirst();
+            assertThat(next.escalatedFrom()).contains(id[0]);
+            assertThat(rig.journal.quarantined()).singleElement().satisfies(q -> assertThat(q.bdf()).isEqualTo(rig.gpu(0).bdf()));
+        }
+    }
+
+    /**
+     * A journal row that does not name its method (a v1 daemon's) cannot say where the ladder goes on: the
+     * re-wedge while settling is recovered as a recovery of its own, from the start of its ladder.
+     */
+    @Test
+    void aReWedgeAfterRestartingARecoveryWithoutAMethodIsARecoveryOfItsOwn() throws Exception {
+        long[] id = new long[1];
+        try (var rig = new Rig(dir, 1, Rig.timeouts(3000, 1500), false, true, DrainPolicy.DEFAULT, (journal, host, model) -> {
+            var gpu = host.gpus().getFirst();
+            id[0] = unboundByAnEarlierDaemon(journal, wedge(gpu.devpath() + "/drm/card0"), Optional.empty());
+            unbindByHand(host, gpu);
+            model.rewedgeAfter(gpu.bdf(), java.time.Duration.ofMillis(150));
+        })) {
+            var again = rig.nextReport(java.time.Duration.ofSeconds(20));
+            assertThat(again.result()).as(rig.log()).isEqualTo(RecoveryReport.Result.RECOVERED);
+            awaitNoneUnfinished(rig);
+            var crashed = rig.journal.show(id[0]).orElseThrow();
+            assertThat(crashed.recovery().reason().orElseThrow()).contains("settle rewedged", "handled again as a new recovery");
+            var history = rig.journal.history(Optional.empty(), Optional.empty(), Optional.empty(), 10);
+            assertThat(history).as("the re-wedge was recovered as a recovery of its own").hasSize(2);
+            assertThat(history.getFirst().escalatedFrom()).isEmpty();
+            assertThat(history.getFirst().seqnum()).isNotEqualTo(crashed.recovery().seqnum());
+            assertThat(history.getFirst().method()).contains("rebind");
+            assertThat(history.getFirst().result()).contains("recovered");
         }
     }
 
