@@ -24,15 +24,33 @@ final class Commands {
         return List.copyOf(cmd);
     }
 
-    /** SQLite's native library as the build unpacked it beside the jar, as ./unwedge and the .deb pass it. */
+    /**
+     * SQLite's native library as the build unpacked it beside the jar, chosen as ./unwedge chooses it: by the
+     * JVM's CPU and C library from its release file; none when it does not say.
+     */
     static List<String> sqliteNative(Path jar) {
-        String arch = switch (System.getProperty("os.arch")) {
-            case "amd64", "x86_64" -> "x86_64";
-            case "aarch64" -> "aarch64";
+        var release = new java.util.HashMap<String, String>();
+        try {
+            for (var line : Files.readAllLines(Path.of(System.getProperty("java.home"), "release"))) {
+                int eq = line.indexOf('=');
+                if (eq > 0) release.put(line.substring(0, eq), line.substring(eq + 1).replace("\"", ""));
+            }
+        } catch (IOException e) {
+            return List.of();
+        }
+        String arch = switch (release.getOrDefault("OS_ARCH", "")) {
+            case "x86_64", "aarch64", "riscv64" -> release.get("OS_ARCH");
+            case "x86", "i386", "i486", "i586", "i686" -> "x86";
+            case "ppc64le" -> "ppc64";
             default -> "";
         };
-        Path dir = jar.resolveSibling("native/org/sqlite/native/Linux/" + arch);
-        return !arch.isEmpty() && Files.isRegularFile(dir.resolve("libsqlitejdbc.so"))
+        String libc = switch (release.getOrDefault("LIBC", "")) {
+            case "gnu" -> "Linux";
+            case "musl" -> "Linux-Musl";
+            default -> "";
+        };
+        Path dir = jar.resolveSibling("native/org/sqlite/native/" + libc + "/" + arch);
+        return !arch.isEmpty() && !libc.isEmpty() && Files.isRegularFile(dir.resolve("libsqlitejdbc.so"))
                 ? List.of("-Dorg.sqlite.lib.path=" + dir, "-Dorg.sqlite.lib.name=libsqlitejdbc.so") : List.of();
     }
 
