@@ -1,8 +1,8 @@
 package io.unwedge.daemon;
 
-import java.util.Collection;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.List;
+import java.util.concurrent.BlockingDeque;
+import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -12,16 +12,19 @@ import java.util.concurrent.TimeUnit;
  */
 final class Mailbox {
 
-    private final BlockingQueue<ActorMessage> queue = new LinkedBlockingQueue<>();
+    private final BlockingDeque<ActorMessage> queue = new LinkedBlockingDeque<>();
     private volatile boolean stopRequested;
 
     void post(ActorMessage m) {
         queue.add(m);
     }
 
-    /** Messages a job set aside (a wedge that arrived meanwhile), handled after it, in order. */
-    void putBack(Collection<? extends ActorMessage> messages) {
-        queue.addAll(messages);
+    /**
+     * Messages a job set aside (a wedge that arrived meanwhile), handled after it, first and in order: they
+     * came before anything still queued.
+     */
+    void putBack(List<? extends ActorMessage> messages) {
+        for (int i = messages.size() - 1; i >= 0; i--) queue.addFirst(messages.get(i));
     }
 
     /** The next message, blocking: for the actor between jobs. */

@@ -128,7 +128,11 @@ final class Recovery {
             }
         }
         GpuDevice device;
-        switch (topology.resolve(event)) {
+        // a continued wedge is found by its function: the restart bound the driver again, its card may have another number
+        var resolution = continues.isEmpty() ? topology.resolve(event) : topology.byBdf(event.bdf())
+                .<Topology.Resolution>map(Topology.Resolution.Found::new)
+                .orElseGet(() -> new Topology.Resolution.Gone(event.bdf() + " has no primary minor"));
+        switch (resolution) {
             case Topology.Resolution.Found(var d) -> {
                 device = d;
                 driver = d.driver();

@@ -197,6 +197,39 @@ class RestartTest {
     }
 
     /**
+     * The escalation finds the device by its function, not by the card its wedge named: while the daemon was
+     * down the other GPU was bound again and took card0, so the restart's bind gives this one card1.
+     */
+    @Test
+    void theEscalationAfterARestartFindsTheDeviceUnderItsNewCardNumber() throws Exception {
+        long[] id = new long[1];
+        try (var rig = new Rig(dir, 2, Rig.timeouts(3000, 1500), false, true, DrainPolicy.DEFAULT, (journal, host, model) -> {
+            var gpu = host.gpus().getFirst();
+            var other = host.gpus().get(1);
+            id[0] = unboundByAnEarlierDaemon(journal, wedge(gpu.devpath() + "/drm/card0"));
+            unbindByHand(host, gpu);
+            unbindByHand(host, other);
+            Files.writeString(host.sys().resolve("bus/pci/drivers/xe/bind"), other.bdf() + "\n"); // takes the lowest free card: card0
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (!Files.exists(host.sys().resolve("bus/pci/devices/" + other.bdf() + "/drm/card0"))) {
+                if (System.nanoTime() > deadline) throw new AssertionError("the other GPU did not come back as card0");
+                Thread.sleep(5);
+            }
+            model.rewedgeAfter(gpu.bdf(), java.time.Duration.ofMillis(150));
+        })) {
+            var again = rig.nextReport(java.time.Duration.ofSeconds(20));
+            assertThat(again.result()).as(rig.log()).isEqualTo(RecoveryReport.Result.RECOVERED);
+            assertThat(again.method()).contains(RecoveryMethod.BUS_RESET);
+            assertThat(again.bdf()).isEqualTo(rig.gpu(0).bdf());
+            awaitNoneUnfinished(rig);
+            var next = rig.journal.history(Optional.empty(), Optional.empty(), Optional.empty(), 10).getFirst();
+            assertThat(next.escalatedFrom()).contains(id[0]);
+            assertThat(next.cardAfter()).contains("card1");
+            assertThat(rig.log()).contains("recovery-start card=card1 bdf=" + rig.gpu(0).bdf());
+        }
+    }
+
+    /**
      * When the resumed attempt was the ladder's last (the driver asked for rebind alone), its re-wedge while
      * settling leaves nothing to escalate to: the device is quarantined, as after a ladder's last failure.
      */
