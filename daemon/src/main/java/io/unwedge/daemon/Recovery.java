@@ -81,6 +81,7 @@ final class Recovery {
     private long started = System.nanoTime();
     private Long latencyMicros;
     private WedgedEvent rewedge;
+    private final Departure departure = new Departure();
     private Optional<String> driver = Optional.empty(); // as the wedge found it: the report names it (sysfs forgets it with the unbind)
 
     Recovery(WedgedEvent event, long receivedNanos, Optional<ActorMessage.Continues> continues, Topology topology, RecoveryPolicy policy, Timeouts timeouts, boolean dryRun,
@@ -544,8 +545,9 @@ final class Recovery {
         Outcome outcome = Outcome.OK;
         String detail = "no new wedge for " + timeouts.settle().toMillis() + " ms";
         ActorMessage m;
-        while ((m = mailbox.next(deadline)) != null) {
+        while ((m = next(deadline)) != null) {
             if (m instanceof ActorMessage.Wedge(var w, _, _)) {
+                if (sentBeforeTheUnbind(w)) continue;
                 outcome = Outcome.REWEDGED;
                 detail = "wedged again (" + w.rawMethods() + ", seqnum " + w.seqnum() + ") "
                         + (System.nanoTime() - t0) / 1_000_000 + " ms after it came back";
@@ -576,6 +578,7 @@ final class Recovery {
         Outcome outcome;
         try {
             var wrote = new ArrayList<String>();
+            if ((step == Step.UNBIND || step == Step.REMOVE) && !writes.isEmpty()) departure.expect(device);
             for (var w : writes) {
                 try {
                     touched = true;
@@ -673,9 +676,10 @@ final class Recovery {
     private Outcome await(Step step, BooleanSupplier done, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!done.getAsBoolean()) {
-            var m = mailbox.next(deadline);
+            var m = next(deadline);
             if (m == null) return done.getAsBoolean() ? Outcome.OK : Outcome.TIMEOUT;
             if (m instanceof ActorMessage.Wedge(var w, _, _)) {
+                if (sentBeforeTheUnbind(w)) continue;
                 if (step == Step.BIND || step == Step.RESCAN || step == Step.COMMAND) {
                     rewedge = w;
                     return Outcome.REWEDGED;
@@ -689,9 +693,24 @@ final class Recovery {
     /** Holds for {@code d}, reading the mailbox meanwhile: the hardware's time, not a wait for a condition. */
     private void hold(Duration d) {
         long deadline = System.nanoTime() + d.toNanos();
-        while (mailbox.next(deadline) != null) {
+        while (next(deadline) != null) {
             // events about a powered-off device change nothing
         }
+    }
+
+    /** The mailbox's next message before {@code deadline}, noting the old driver instance's departure. */
+    private ActorMessage next(long deadline) {
+        var m = mailbox.next(deadline);
+        departure.saw(m);
+        return m;
+    }
+
+    /** Whether {@code w} came before this attempt's unbind took the old driver instance away (see {@link Departure}). */
+    private boolean sentBeforeTheUnbind(WedgedEvent w) {
+        if (!departure.pending()) return false;
+        log.info("wedge-ignored", "card", w.card(), "bdf", w.bdf(), "seqnum", w.seqnum(),
+                "sent by the driver instance this recovery unbound, before its unbind uevent");
+        return true;
     }
 
     // ---- handing off, quarantine, the end --------------------------------------------------------

@@ -332,6 +332,34 @@ class DrainEndToEndTest {
         }
     }
 
+    /**
+     * The driver repeats its wedge while the drain runs (the drain reads no uevents): that wedge was sent by the
+     * instance the unbind takes away, so however late the mailbox hands it over, it is not a re-wedge of the
+     * instance the bind brings up, and the rebind is not escalated. (The simulator's unbind takes effect just
+     * after its write returns, so the unbind's own wait reads that wedge; on a kernel whose write returns done,
+     * the bind's or the settle's would: {@link DepartureTest} has the rule they apply.)
+     */
+    @Test
+    void aWedgeRepeatedDuringTheDrainIsNotTakenForAReWedge() throws Exception {
+        try (var rig = rig(policy(Mode.TERMINATE, 1500, false))) {
+            var c = client(rig, Options.of(Behaviour.STUBBORN));
+            rig.model.wedge("card0", REBIND, Optional.empty());
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (!rig.log().contains("signal=SIGTERM")) {
+                if (System.nanoTime() > deadline) throw new AssertionError("no drain: " + rig.log());
+                Thread.sleep(10);
+            }
+            rig.model.repeatWedge("card0"); // the old instance, again, mid-drain
+            var r = rig.nextReport(WAIT);
+            assertRecoveredAfterADrain(r, rig);
+            assertThat(r.method()).contains(RecoveryMethod.REBIND);
+            assertThat(c.waitFor(Duration.ofSeconds(5))).contains(137);
+            assertThat(rig.log()).contains("wedge-ignored").doesNotContain("recovery-escalate");
+            Thread.sleep(500);
+            assertThat(rig.log().lines().filter(l -> l.contains(" recovery-end "))).as("one wedge, one recovery").hasSize(1);
+        }
+    }
+
     @Test
     void dryRunSaysWhoWouldBeSignalledAndSignalsNobody() throws Exception {
         try (var rig = new Rig(dir, 1, Rig.timeouts(5000, 100), true, true, policy(Mode.TERMINATE, 300, false))) {

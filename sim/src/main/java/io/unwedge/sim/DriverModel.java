@@ -732,10 +732,22 @@ public final class DriverModel implements AutoCloseable {
         });
     }
 
-    private String declareWedged(FunctionState s, String card, List<RecoveryMethod> methods, Optional<TaskInfo> task) throws IOException {
-        if (s.wedged != null) throw alreadyWedged(card, s);
-        var sorted = methods.stream().distinct().sorted().toList();
-        String value = kernelValue(sorted);
+    /**
+     * Sends the wedged event of a card that is wedged already once more, as a driver that reports every reset
+     * it fails does (amdgpu may; xe sends one per wedge): the same WEDGED value, from the same driver instance.
+     */
+    public String repeatWedge(String card) throws IOException {
+        var s = byCard(card);
+        return call(s.card, () -> {
+            requireCard(s, card);
+            if (s.wedged == null) throw new SimException(card + " is not wedged: nothing to repeat");
+            emit(List.of(wedgedUevent(s, card, s.wedged, Optional.empty())));
+            log.accept("wedged again (repeated) " + card + " " + s.bdf() + " WEDGED=" + s.wedged);
+            return s.wedged;
+        });
+    }
+
+    private Uevent wedgedUevent(FunctionState s, String card, String value, Optional<TaskInfo> task) {
         int minor = Integer.parseInt(card.substring(4));
         var f = new LinkedHashMap<String, String>();
         f.put("SUBSYSTEM", "drm");
@@ -748,6 +760,13 @@ public final class DriverModel implements AutoCloseable {
         f.put("MINOR", Integer.toString(minor));
         f.put("DEVNAME", "dri/" + card);
         f.put("DEVTYPE", "drm_minor");
+        return Uevent.of("change", s.card.gpu.devpath() + "/drm/" + card, f);
+    }
+
+    private String declareWedged(FunctionState s, String card, List<RecoveryMethod> methods, Optional<TaskInfo> task) throws IOException {
+        if (s.wedged != null) throw alreadyWedged(card, s);
+        var sorted = methods.stream().distinct().sorted().toList();
+        String value = kernelValue(sorted);
         s.wedged = value;
         s.lastWedge = sorted;
         // what the hardware is left needing, by the least method the driver asks for (see the class comment)
@@ -758,7 +777,7 @@ public final class DriverModel implements AutoCloseable {
                 s.health = Health.DEAD;
             }
         }
-        emit(List.of(Uevent.of("change", s.card.gpu.devpath() + "/drm/" + card, f)));
+        emit(List.of(wedgedUevent(s, card, value, task)));
         log.accept("wedged " + card + " " + s.bdf() + " WEDGED=" + value + task.map(t -> " PID=" + t.pid() + " TASK=" + t.comm()).orElse(""));
         return value;
     }
