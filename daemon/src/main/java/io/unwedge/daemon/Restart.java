@@ -13,6 +13,7 @@ import io.unwedge.host.sysfs.Topology;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeoutException;
@@ -25,6 +26,8 @@ import java.util.function.BooleanSupplier;
  * <table>
  * <caption>What the restart finds, and does</caption>
  * <tr><th>found</th><th>journal</th><th>action</th><th>result</th></tr>
+ * <tr><td>anything</td><td>begun before this boot</td><td>abandoned: the reboot reset the device; nothing is
+ *     touched (a healthy GPU is not drained and rebound for a wedge of an earlier boot)</td><td>failed</td></tr>
  * <tr><td>function gone</td><td>a bus or cold reset removed it</td><td>the slot powered on again (when the journal shows
  *     it off), a rescan, then as below once the function is back</td><td>as below, or failed</td></tr>
  * <tr><td>function gone</td><td>anything else</td><td>abandoned</td><td>failed</td></tr>
@@ -61,9 +64,11 @@ final class Restart {
     private final Mailbox mailbox;
     private final SysfsWriter writer;
     private final Journal journal;
+    private final Optional<Instant> booted;
 
+    /** @param booted when the running kernel booted; empty when it cannot be said (then no row is taken for an earlier boot's) */
     Restart(RecoveryRow row, Topology topology, Timeouts timeouts, EventLog log, Mailbox mailbox, SysfsWriter writer,
-            Journal journal) {
+            Journal journal, Optional<Instant> booted) {
         this.row = row;
         this.topology = topology;
         this.timeouts = timeouts;
@@ -71,6 +76,7 @@ final class Restart {
         this.mailbox = mailbox;
         this.writer = writer;
         this.journal = journal;
+        this.booted = booted;
     }
 
     void run() {
@@ -87,6 +93,12 @@ final class Restart {
                 || steps.stream().anyMatch(s -> AFTER_UNBIND.contains(s.step())); // only after an unbind ok
         Optional<StepRow> failedStep = steps.stream().filter(s -> s.outcome().filter(o -> !o.equals("ok")).isPresent()).findFirst();
 
+        if (booted.isPresent() && row.startedAt().isBefore(booted.get())) {
+            // the machine rebooted since: the device was reset and probed afresh, whatever the journal says was done
+            close("previous-boot", "abandoned", "failed", "begun " + row.startedAt() + ", before this boot (" + booted.get()
+                    + "): the reboot reset the device, nothing done (" + story + ")");
+            return;
+        }
         if (topology.functionDir(bdf).isEmpty() && !bringBack(steps)) {
             close("gone", "abandoned", "failed", "device gone at restart (" + story + ")"
                     + (removedByUs(steps) ? "; it did not come back after a rescan" : ""));

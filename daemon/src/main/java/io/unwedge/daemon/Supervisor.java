@@ -117,6 +117,7 @@ public final class Supervisor {
     private final UeventSource source;
     private final Topology topology;
     private final Settings settings;
+    private final Optional<java.time.Instant> booted; // when the running kernel booted: a restart leaves an earlier boot's recoveries alone
     private final EventLog log;
     private final RecoveryListener listener;
     private final Optional<Journal> journal;
@@ -152,6 +153,7 @@ public final class Supervisor {
         this.source = source;
         this.topology = topology;
         this.settings = settings;
+        this.booted = io.unwedge.host.procfs.BootTime.of(settings.proc());
         this.log = log;
         this.notifier = Objects.requireNonNull(notifier);
         this.heartbeat = Objects.requireNonNull(heartbeat);
@@ -339,7 +341,7 @@ public final class Supervisor {
             var writer = new SysfsWriter(writers, settings.timeouts().write());
             var a = new DeviceActor(b, (w, mailbox) -> new Recovery(w.event(), w.receivedNanos(), w.continues(), topology, settings.policy(),
                     settings.timeouts(), settings.dryRun(), log, mailbox, writer, journal, drain, gate, history, commands, telemetry),
-                    (r, mailbox) -> new Restart(r.recovery(), topology, settings.timeouts(), log, mailbox, writer, journal.orElseThrow()),
+                    (r, mailbox) -> new Restart(r.recovery(), topology, settings.timeouts(), log, mailbox, writer, journal.orElseThrow(), booted),
                     listener, log);
             a.start();
             return a;

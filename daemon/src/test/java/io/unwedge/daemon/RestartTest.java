@@ -285,6 +285,38 @@ class RestartTest {
     }
 
     /**
+     * A recovery begun before this boot is left alone: the reboot reset the device and the kernel probed it
+     * afresh. Here the device is found unbound (say its driver was not loaded this time): a restart that
+     * took the old row at its word would bind it, or, found bound, drain and rebind a healthy GPU.
+     */
+    @Test
+    void aRecoveryFromBeforeThisBootIsAbandonedAndNothingIsTouched() throws Exception {
+        long[] id = new long[1];
+        try (var rig = new Rig(dir, 1, Rig.timeouts(3000, 1500), false, true, DrainPolicy.DEFAULT, (journal, host, model) -> {
+            var gpu = host.gpus().getFirst();
+            id[0] = unboundByAnEarlierDaemon(journal, wedge(gpu.devpath() + "/drm/card0"));
+            try (var db = java.sql.DriverManager.getConnection("jdbc:sqlite:" + journal.file());
+                 var st = db.prepareStatement("UPDATE recoveries SET started_at = ? WHERE id = ?")) {
+                st.setLong(1, Instant.parse("2020-01-01T00:00:00Z").toEpochMilli() * 1000); // long before any boot of this machine
+                st.setLong(2, id[0]);
+                assertThat(st.executeUpdate()).isEqualTo(1);
+            }
+            unbindByHand(host, gpu);
+        })) {
+            awaitNoneUnfinished(rig);
+            var row = rig.journal.show(id[0]).orElseThrow().recovery();
+            assertThat(row.result()).contains("failed");
+            assertThat(row.reason().orElseThrow()).contains("before this boot", "the reboot reset the device, nothing done");
+            assertThat(rig.journal.restarts(id[0])).singleElement()
+                    .satisfies(r -> assertThat(r.found() + " " + r.action()).isEqualTo("previous-boot abandoned"));
+            Thread.sleep(300);
+            assertThat(rig.simLines).as("not bound back (the unbind is the test's own)").noneMatch(l -> l.startsWith("bind "))
+                    .filteredOn(l -> l.startsWith("unbind ")).hasSize(1);
+            assertThat(rig.topology.isUnbound(rig.gpu(0).bdf())).isTrue();
+        }
+    }
+
+    /**
      * Decision: a device found bound without a card is not recovered. The restart waits for the card up to the
      * bind deadline (a probe may be in flight), then closes the recovery failed and leaves the device as it is,
      * saying why and what to do: xe's boot survivability mode here, whose probe makes no card until the firmware
