@@ -48,7 +48,7 @@ final class ExportCommand implements Callable<Integer> {
         String json = switch (e) {
             case Journal.Exported.Event ev -> Json.object("kind", "event", "id", ev.id(), "received_at", ev.receivedAt(),
                     "seqnum", ev.seqnum(), "card", ev.card(), "bdf", ev.bdf(), "methods", ev.methods(), "task", ev.task(),
-                    // the kernel's bytes are UTF-8 (the decoder refused anything else before the event was journaled)
+                    // journaled as the decoded event re-encoded: UTF-8 (the decoder refuses other bytes but in TASK, where they are U+FFFD)
                     "raw_uevent", new String(ev.rawUevent(), StandardCharsets.UTF_8));
             case Journal.Exported.Recovery r -> "{\"kind\": \"recovery\", " + ShowCommand.json(r.detail()).substring(1);
             case Journal.Exported.Drain d -> "{\"kind\": \"drain\", " + drainFields(d);

@@ -17,6 +17,8 @@ public final class UeventCodec {
     /** UEVENT_BUFFER_SIZE in include/linux/kobject.h; nothing the kernel sends is longer. */
     public static final int MAX_SIZE = 8192;
 
+    private static final String TASK = "TASK";
+
     private UeventCodec() {}
 
     public static Decoded decode(byte[] bytes) {
@@ -33,6 +35,7 @@ public final class UeventCodec {
         // sequence, and udev's binary "libudev" rebroadcast (magic 0xfeedcafe) is then named for what it is.
         if (!headerHasAtSlash(buf, off, len)) return new Rejected(Rejected.Reason.NO_HEADER, "no action@/devpath header");
         String text;
+        boolean replaced = false;
         try {
             text = StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
@@ -40,7 +43,9 @@ public final class UeventCodec {
                     .decode(ByteBuffer.wrap(buf, off, len - 1))
                     .toString();
         } catch (CharacterCodingException e) {
-            return new Rejected(Rejected.Reason.NOT_UTF8, "invalid UTF-8");
+            // tolerated in TASK alone (checked below), where U+FFFD stands for each bad sequence
+            text = new String(buf, off, len - 1, StandardCharsets.UTF_8);
+            replaced = true;
         }
         int end = text.indexOf('\0');
         String header = end < 0 ? text : text.substring(0, end);
@@ -59,6 +64,16 @@ public final class UeventCodec {
                 if (!isKey(key)) return new Rejected(Rejected.Reason.MALFORMED_FIELD, "bad key '" + printable(key) + "'");
                 if (fields.putIfAbsent(key, field.substring(eq + 1)) != null) {
                     return new Rejected(Rejected.Reason.DUPLICATE_KEY, "key " + key + " appears twice");
+                }
+            }
+        }
+        if (replaced) {
+            // TASK is the guilty process's comm, copied byte for byte: any bytes a process named itself (prctl),
+            // cut at 15 bytes, maybe inside a character. Losing the wedge for it would be worse than a '\uFFFD'.
+            if (header.indexOf('\uFFFD') >= 0) return new Rejected(Rejected.Reason.NOT_UTF8, "invalid UTF-8 in the header");
+            for (var f : fields.entrySet()) {
+                if (!f.getKey().equals(TASK) && f.getValue().indexOf('\uFFFD') >= 0) {
+                    return new Rejected(Rejected.Reason.NOT_UTF8, "invalid UTF-8 in " + f.getKey());
                 }
             }
         }

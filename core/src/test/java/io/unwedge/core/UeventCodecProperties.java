@@ -77,7 +77,8 @@ class UeventCodecProperties {
     void whatDecodeAcceptsReEncodesToTheSameBytes(@ForAll("nearlyUevents") byte[] payload) {
         var d = UeventCodec.decode(payload);
 
-        if (d instanceof Uevent u) assertThat(UeventCodec.encode(u)).isEqualTo(payload);
+        // but a TASK whose bad bytes became U+FFFD (the one value allowed them)
+        if (d instanceof Uevent u && !String.valueOf(u.get("TASK")).contains("\uFFFD")) assertThat(UeventCodec.encode(u)).isEqualTo(payload);
         Statistics.label("accepted").collect(d instanceof Uevent)
                 .coverage(c -> c.check(true).percentage(p -> p > 25));
     }

@@ -115,6 +115,33 @@ class UeventCodecTest {
     }
 
     @Test
+    void aTaskNameThatIsNotUtf8CostsOnlyItsBadBytesNotTheWedge() {
+        // comm "aゲームエンジン" cut at 15 bytes by the kernel: 'a', four 3-byte characters, then two bytes of the fifth
+        byte[] comm = Arrays.copyOf("aゲームエンジン".getBytes(java.nio.charset.StandardCharsets.UTF_8), 15);
+        var out = new ByteArrayOutputStream();
+        out.writeBytes(utf8(XE.substring(0, XE.indexOf("SEQNUM=")) + "PID=2112\0TASK="));
+        out.writeBytes(comm);
+        out.writeBytes(utf8("\0SEQNUM=5208\0"));
+        var d = UeventCodec.decode(out.toByteArray());
+
+        assertThat(d).isInstanceOfSatisfying(Uevent.class, u -> {
+            assertThat(u.get("TASK")).isEqualTo("aゲームエ\uFFFD");
+            assertThat(WedgedEvent.recognise(u)).isInstanceOfSatisfying(WedgedEvent.Wedged.class,
+                    w -> assertThat(w.event().task()).hasValueSatisfying(t -> assertThat(t.pid()).isEqualTo(2112)));
+        });
+    }
+
+    @Test
+    void badBytesAnywhereElseStillRejectIt() {
+        for (var key : List.of("DEVNAME=dri/card#", "WEDGED=rebind#", "SUBSYSTEM=drm#")) {
+            String field = key.substring(0, key.indexOf('#'));
+            var payload = splice(XE.replace(field, key).replace("SEQNUM=5208", "PID=1\0TASK=ok") + "SEQNUM=5208\0", 0xc3);
+            assertThat(UeventCodec.decode(payload)).as(key).isInstanceOfSatisfying(Rejected.class,
+                    r -> assertThat(r.reason()).isEqualTo(Reason.NOT_UTF8));
+        }
+    }
+
+    @Test
     void theRejectionTableCoversEveryReason() {
         var covered = EnumSet.noneOf(Reason.class);
         rejections().forEach(a -> covered.add((Reason) a.get()[2]));
