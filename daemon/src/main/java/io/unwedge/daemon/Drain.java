@@ -272,7 +272,7 @@ final class Drain implements AutoCloseable {
             return null;
         }
         int watched = 0;
-        for (var node : HolderScan.Target.nodes(device, dev)) {
+        for (var node : HolderScan.Target.nodes(device, sysfs, dev)) {
             try {
                 in.watch(node, Inotify.IN_CLOSE_WRITE | Inotify.IN_CLOSE_NOWRITE);
                 watched++;

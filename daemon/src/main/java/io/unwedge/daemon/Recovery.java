@@ -258,6 +258,7 @@ final class Recovery {
     private record Ended(Result result, String reason) {}
 
     private Ended attempt(Decision.Attempt attempt, GpuDevice device, Hardware hw) {
+        device = now(device);
         var method = attempt.method();
         String driver = device.driver().orElseThrow();
         log.info("recovery-start", "card", device.card(), "bdf", device.bdf(), "driver", driver, "method", method,
@@ -698,6 +699,14 @@ final class Recovery {
         }
     }
 
+    /**
+     * The device as sysfs has it now: an earlier attempt's bind may have given it another card number (and
+     * another GPU the old one); as resolved before when it has no card now.
+     */
+    private GpuDevice now(GpuDevice device) {
+        return topology.byBdf(device.bdf()).orElse(device);
+    }
+
     /** The mailbox's next message before {@code deadline}, noting the old driver instance's departure. */
     private ActorMessage next(long deadline) {
         var m = mailbox.next(deadline);
@@ -744,7 +753,8 @@ final class Recovery {
      * Quarantines the device: journaled, and by the configured mode left unbound (drained first) or as it is.
      * Its wedges are refused until {@code unwedge release}.
      */
-    private List<RecoveryReport> quarantine(GpuDevice device, String why, RecoveryMethod method, Result result, String reason) {
+    private List<RecoveryReport> quarantine(GpuDevice resolved, String why, RecoveryMethod method, Result result, String reason) {
+        var device = now(resolved);
         var mode = policy.safety().quarantine();
         String left = "";
         if (mode == QuarantineMode.UNBOUND && !topology.isUnbound(device.bdf()) && topology.isPresent(device.bdf())) {

@@ -57,7 +57,14 @@ class TopologyOnVirtualHostTest {
         assertThat(d.minors()).containsExactly("accel0", "card1", "renderD129");
         assertThat(d.card()).isEqualTo("card1");
         assertThat(topology.cards()).extracting(GpuDevice::card).containsExactly("card0", "card1");
-        assertThat(HolderScan.Target.nodes(d, host.dev())).contains(accel);
+        assertThat(HolderScan.Target.nodes(d, new Sysfs(host.sys()), host.dev())).contains(accel);
+        // a minor no longer under its function (unbound, or bound again under other numbers) is not its node any
+        // more: another GPU may have that name now
+        try (var tree = Files.walk(host.sys().resolve(d.sysPath()).resolve("drm/renderD129"))) {
+            for (var p : tree.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
+        }
+        assertThat(HolderScan.Target.nodes(d, new Sysfs(host.sys()), host.dev())).contains(accel, host.dev().resolve("dri/card1"))
+                .doesNotContain(host.dev().resolve("dri/renderD129"));
 
         Path proc = Files.createDirectories(dir.resolve("proc"));
         for (var pid : List.of(300, 301)) {

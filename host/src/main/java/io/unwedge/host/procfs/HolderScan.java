@@ -104,19 +104,37 @@ public final class HolderScan {
          * still matches.
          */
         public static Target of(GpuDevice d, Sysfs sysfs, Path devRoot) {
-            return of(d, sysfs, devRoot, nodes(d, devRoot));
+            var here = present(d, sysfs);
+            return of(d, sysfs, here, nodes(here, devRoot));
         }
 
-        /** The node files of {@code d} under {@code devRoot}: what {@link #of(GpuDevice, Sysfs, Path)} stats, and what a drain watches. */
-        public static List<Path> nodes(GpuDevice d, Path devRoot) {
-            return d.minors().stream().map(minor -> devRoot.resolve(classOf(minor)).resolve(minor)).toList();
+        /**
+         * The node files of {@code d}'s minors under {@code devRoot}: what {@link #of(GpuDevice, Sysfs, Path)}
+         * stats, and what a drain watches. Only the minors still under its function in {@code sysfs}: once it
+         * is unbound, or bound again under other numbers, another GPU may have the old names.
+         */
+        public static List<Path> nodes(GpuDevice d, Sysfs sysfs, Path devRoot) {
+            return nodes(present(d, sysfs), devRoot);
         }
 
-        private static Target of(GpuDevice d, Sysfs sysfs, Path devRoot, List<Path> nodes) {
+        private static List<Path> nodes(List<String> minors, Path devRoot) {
+            return minors.stream().map(minor -> devRoot.resolve(classOf(minor)).resolve(minor)).toList();
+        }
+
+        private static List<String> present(GpuDevice d, Sysfs sysfs) {
+            Path function = sysfs.root().resolve(d.sysPath());
+            return d.minors().stream().filter(minor -> Files.isDirectory(function.resolve(classDir(minor)).resolve(minor))).toList();
+        }
+
+        private static String classDir(String minor) {
+            return classOf(minor).equals("accel") ? "accel" : "drm";
+        }
+
+        private static Target of(GpuDevice d, Sysfs sysfs, List<String> minors, List<Path> nodes) {
             var numbers = new ArrayList<DevNum>();
             if (sysfs.isRealSys()) {
-                for (var minor : d.minors()) {
-                    Sysfs.readTrimmed(sysfs.root().resolve(d.sysPath()).resolve(classOf(minor).equals("accel") ? "accel" : "drm")
+                for (var minor : minors) {
+                    Sysfs.readTrimmed(sysfs.root().resolve(d.sysPath()).resolve(classDir(minor))
                             .resolve(minor).resolve("dev")).flatMap(DevNum::parseDecimal).ifPresent(numbers::add);
                 }
             }
