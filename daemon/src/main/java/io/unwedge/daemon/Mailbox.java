@@ -16,6 +16,8 @@ final class Mailbox {
     private volatile boolean stopRequested;
 
     void post(ActorMessage m) {
+        // known at once, not when a job next reads the mailbox: one waiting for its turn at the gate reads nothing
+        if (m instanceof ActorMessage.Stop) stopRequested = true;
         queue.add(m);
     }
 

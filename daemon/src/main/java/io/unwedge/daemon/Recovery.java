@@ -234,6 +234,13 @@ final class Recovery {
                     + " ms for other recoveries on its bus or slot, or the host-wide cap; nothing done, the device is still wedged");
         }
         try (pass) {
+            if (mailbox.stopRequested() && journal.isPresent() && recoveryId > 0) {
+                // asked to stop while this wedge waited for its turn: nothing is started now, and the row is left
+                // unfinished, so that the next start, finding the device bound and untouched, handles the wedge again
+                log.warn("recovery-deferred", "card", device.card(), "bdf", device.bdf(), "seqnum", event.seqnum(), "recovery", recoveryId,
+                        "the daemon is stopping: not started; left unfinished in the journal for the next start, the device is still wedged");
+                return reports;
+            }
             return body.run();
         }
     }

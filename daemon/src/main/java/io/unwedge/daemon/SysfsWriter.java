@@ -28,10 +28,16 @@ final class SysfsWriter {
     }
 
     void write(Path attribute, String value) throws IOException, TimeoutException {
-        var f = writers.submit(() -> {
-            Sysfs.writeAttribute(attribute, value);
-            return null;
-        });
+        java.util.concurrent.Future<Object> f;
+        try {
+            f = writers.submit(() -> {
+                Sysfs.writeAttribute(attribute, value);
+                return null;
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // the daemon's stop deadline passed and the writers were shut down: a failed step, not a crashed recovery
+            throw new IOException("not written: the daemon is stopping (" + attribute + ")", e);
+        }
         try {
             f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {

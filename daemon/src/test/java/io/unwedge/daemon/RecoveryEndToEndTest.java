@@ -256,6 +256,36 @@ class RecoveryEndToEndTest {
         }
     }
 
+    /**
+     * A wedge waiting for its turn (the host-wide cap of one) when the daemon is asked to stop is not started
+     * once the other's recovery ends: the stop would cut it off mid-way. Its journal row stays unfinished, so
+     * the next start finds the device bound and untouched and handles the wedge again.
+     */
+    @Test
+    void aWedgeWaitingAtTheGateWhenTheDaemonStopsIsLeftForTheNextStart() throws Exception {
+        try (var rig = new Rig(dir, 2, Rig.timeouts(5000, 100), true, RecoveryPolicy.DEFAULT)) { // max_concurrent 1
+            rig.model.probeDelay(rig.gpu(0).bdf(), Duration.ofMillis(800));
+            var unbound = new java.util.concurrent.CountDownLatch(1);
+            rig.onSimLine = l -> {
+                if (l.startsWith("unbind " + rig.gpu(0).bdf())) unbound.countDown();
+            };
+            rig.model.wedge("card0", REBIND_BUS_RESET, Optional.empty());
+            assertThat(unbound.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            rig.model.wedge("card1", REBIND_BUS_RESET, Optional.empty());
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (!rig.log().contains("recovery-waiting card=card1")) {
+                if (System.nanoTime() > deadline) throw new AssertionError("card1 never waited: " + rig.log());
+                Thread.sleep(5);
+            }
+            rig.supervisor.stop();
+            assertThat(rig.nextReport(Duration.ofMillis(1)).result()).isEqualTo(Result.RECOVERED);
+            assertThat(rig.log()).contains("recovery-deferred card=card1");
+            assertThat(rig.simLines).as("card1 untouched").noneMatch(l -> l.contains(rig.gpu(1).bdf().toString()) && l.startsWith("unbind"));
+            assertThat(rig.model.wedgedWith(rig.gpu(1).bdf())).as("still wedged").isPresent();
+            assertThat(rig.journal.unfinished()).singleElement().satisfies(u -> assertThat(u.bdf()).isEqualTo(rig.gpu(1).bdf()));
+        }
+    }
+
     @Test
     void aMissingUnbindAttributeFailsCleanlyAndNothingIsTouched() throws Exception {
         try (var rig = new Rig(dir, 1, Rig.timeouts(5000, 100), false, true)) {
