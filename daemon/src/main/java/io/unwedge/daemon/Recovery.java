@@ -763,6 +763,14 @@ final class Recovery {
     private List<RecoveryReport> quarantine(GpuDevice resolved, String why, RecoveryMethod method, Result result, String reason) {
         var device = now(resolved);
         var mode = policy.safety().quarantine();
+        // durable before the drain and the unbind: a daemon that dies between them leaves a restart that sees the
+        // quarantine, and does not bind the device back
+        try {
+            history.quarantine(new Quarantine(device.bdf(), clock(), why, mode));
+        } catch (JournalException e) {
+            log.error("journal-failed", "card", device.card(), "bdf", device.bdf(), "error", e.getMessage(),
+                    "the quarantine is not journaled: it ends with this daemon");
+        }
         String left = "";
         if (mode == QuarantineMode.UNBOUND && !topology.isUnbound(device.bdf()) && topology.isPresent(device.bdf())) {
             var d = drain.run(device);
@@ -781,12 +789,6 @@ final class Recovery {
             }
         } else {
             left = mode == QuarantineMode.UNBOUND ? "; left unbound" : "; left as it is (excluded)";
-        }
-        try {
-            history.quarantine(new Quarantine(device.bdf(), clock(), why, mode));
-        } catch (JournalException e) {
-            log.error("journal-failed", "card", device.card(), "bdf", device.bdf(), "error", e.getMessage(),
-                    "the quarantine is not journaled: it ends with this daemon");
         }
         log.error("quarantined", "card", device.card(), "bdf", device.bdf(), "mode", mode, why + left
                 + "; release it with: unwedge release " + device.bdf());

@@ -26,6 +26,8 @@ import java.util.function.BooleanSupplier;
  * <table>
  * <caption>What the restart finds, and does</caption>
  * <tr><th>found</th><th>journal</th><th>action</th><th>result</th></tr>
+ * <tr><td>unbound</td><td>quarantined, left unbound (the daemon died in the quarantine's unbind)</td><td>quarantined:
+ *     not bound back</td><td>failed</td></tr>
  * <tr><td>anything</td><td>begun before this boot</td><td>abandoned: the reboot reset the device; nothing is
  *     touched (a healthy GPU is not drained and rebound for a wedge of an earlier boot)</td><td>failed</td></tr>
  * <tr><td>function gone</td><td>a bus or cold reset removed it</td><td>the slot powered on again (when the journal shows
@@ -99,6 +101,12 @@ final class Restart {
                     + "): the reboot reset the device, nothing done (" + story + ")");
             return;
         }
+        if (topology.isUnbound(bdf) && quarantinedUnbound(bdf)) {
+            // the recovery ended in a quarantine that leaves the device unbound, and the daemon died in it
+            close("unbound", "quarantined", "failed", "quarantined (left unbound) before the daemon stopped: not bound back; "
+                    + "release it with: unwedge release " + bdf + " (" + story + ")");
+            return;
+        }
         if (topology.functionDir(bdf).isEmpty() && !bringBack(steps)) {
             close("gone", "abandoned", "failed", "device gone at restart (" + story + ")"
                     + (removedByUs(steps) ? "; it did not come back after a rescan" : ""));
@@ -139,6 +147,15 @@ final class Restart {
             return;
         }
         resume(story);
+    }
+
+    private boolean quarantinedUnbound(PciAddress bdf) {
+        try {
+            return journal.quarantined().stream().anyMatch(q -> q.bdf().equals(bdf) && q.mode() == io.unwedge.core.safety.QuarantineMode.UNBOUND);
+        } catch (JournalException e) {
+            log.error("journal-failed", "recovery", row.id(), "bdf", bdf, "error", e.getMessage(), "cannot read the quarantines: taken as none");
+            return false;
+        }
     }
 
     /** Steps that run only once the unbind took effect. */

@@ -317,6 +317,32 @@ class RestartTest {
     }
 
     /**
+     * The daemon died in a quarantine's unbind (the quarantine is journaled before it): the device, found
+     * unbound, is not bound back; the quarantine stands until `unwedge release`.
+     */
+    @Test
+    void aDeviceQuarantinedUnboundIsNotBoundBackByARestart() throws Exception {
+        long[] id = new long[1];
+        try (var rig = new Rig(dir, 1, Rig.timeouts(3000, 1500), false, true, DrainPolicy.DEFAULT, (journal, host, model) -> {
+            var gpu = host.gpus().getFirst();
+            id[0] = unboundByAnEarlierDaemon(journal, wedge(gpu.devpath() + "/drm/card0"));
+            assertThat(journal.quarantine(gpu.bdf(), "every method failed (rebind, bus-reset)",
+                    io.unwedge.core.safety.QuarantineMode.UNBOUND)).isTrue();
+            unbindByHand(host, gpu);
+        })) {
+            awaitNoneUnfinished(rig);
+            var row = rig.journal.show(id[0]).orElseThrow().recovery();
+            assertThat(row.result()).contains("failed");
+            assertThat(row.reason().orElseThrow()).contains("quarantined (left unbound)", "unwedge release " + rig.gpu(0).bdf());
+            assertThat(rig.journal.restarts(id[0])).singleElement()
+                    .satisfies(r -> assertThat(r.found() + " " + r.action()).isEqualTo("unbound quarantined"));
+            Thread.sleep(300);
+            assertThat(rig.simLines).noneMatch(l -> l.startsWith("bind "));
+            assertThat(rig.topology.isUnbound(rig.gpu(0).bdf())).isTrue();
+        }
+    }
+
+    /**
      * Decision: a device found bound without a card is not recovered. The restart waits for the card up to the
      * bind deadline (a probe may be in flight), then closes the recovery failed and leaves the device as it is,
      * saying why and what to do: xe's boot survivability mode here, whose probe makes no card until the firmware
