@@ -34,8 +34,11 @@ public final class UdevHandOff implements UeventSocket.Handler {
             try {
                 socket.serve(handOff);
             } catch (OsException e) {
+                // closed and its file removed: `unwedge handle-uevent` then finds no daemon and acts by itself,
+                // where a socket left open would queue its peers and answer none
+                socket.close();
                 log.error("uevent-socket-failed", "path", socket.path(), "error", e.getMessage(),
-                        "udev's copies are no longer taken; the kernel's events still are");
+                        "closed: udev's copies are no longer taken (handle-uevent acts by itself); the kernel's events still are");
             }
         });
     }

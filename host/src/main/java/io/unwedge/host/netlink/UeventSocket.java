@@ -82,6 +82,11 @@ public final class UeventSocket implements AutoCloseable {
     /** How long a connected peer may take to send its one message. */
     public static final Duration MESSAGE_WAIT = Duration.ofSeconds(2);
 
+    /** accept4(2)'s errors that pass: the process or the system short of descriptors or memory, a peer's protocol error. */
+    private static final java.util.Set<Integer> SHORT_OF = java.util.Set.of(Errno.EMFILE, Errno.ENFILE, Errno.ENOBUFS, Errno.ENOMEM, Errno.EPROTO);
+    /** How long the listener rests after one of them: the queue keeps the peers meanwhile. */
+    private static final Duration BACK_OFF = Duration.ofMillis(100);
+
     /** Longest reply read or written: one line. */
     static final int REPLY_MAX = 1024;
 
@@ -224,7 +229,16 @@ public final class UeventSocket implements AutoCloseable {
         try (var arena = Arena.ofConfined()) {
             var buffer = arena.allocate(UeventCodec.MAX_SIZE + 1); // one byte more: a longer message shows as too long
             while (wakeup.await(listener)) {
-                var accepted = Sockets.accept(listener, Sockets.SOCK_CLOEXEC | Sockets.SOCK_NONBLOCK, "uevent.sock connection");
+                Optional<Fd> accepted;
+                try {
+                    accepted = Sockets.accept(listener, Sockets.SOCK_CLOEXEC | Sockets.SOCK_NONBLOCK, "uevent.sock connection");
+                } catch (OsException e) {
+                    if (!SHORT_OF.contains(e.errno())) throw e;
+                    // short of descriptors or memory for now: the peer waits in the queue, and is taken once there is some
+                    Log.LOG.log(Level.WARNING, "uevent socket: {0}; trying again in {1} ms.", e.getMessage(), BACK_OFF.toMillis());
+                    if (wakeup.awaitAny(java.util.List.<io.unwedge.host.os.Pollable>of(), System.nanoTime() + BACK_OFF.toNanos()).ended() == Wakeup.Ended.WOKEN) return;
+                    continue;
+                }
                 if (accepted.isEmpty()) continue;
                 try (var connection = accepted.get()) {
                     answer(connection, buffer, handler);
@@ -355,24 +369,33 @@ public final class UeventSocket implements AutoCloseable {
      * Hands {@code event} to whoever serves {@code path} and waits up to {@code timeout} for the reply. With
      * the JDK's own AF_UNIX channel: no native code is linked in the peer's cold JVM. Errors other than "nobody
      * there" and "no answer" are thrown (a socket this process may not write: {@link AccessDeniedException}).
-     * connect(2) itself waits only when the daemon has a full queue of peers it has not yet accepted.
+     * The whole exchange, connect(2) included, ends by {@code timeout}.
      */
     public static Answer send(Path path, Uevent event, Duration timeout) throws IOException {
         byte[] bytes = UeventCodec.encode(event);
         if (bytes.length > UeventCodec.MAX_SIZE) throw new IllegalArgumentException("a uevent of " + bytes.length + " bytes, limit " + UeventCodec.MAX_SIZE);
-        try (var channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try (var channel = SocketChannel.open(StandardProtocolFamily.UNIX); var selector = Selector.open()) {
+            // non-blocking from the connect on: a daemon whose queue of peers is full makes connect(2) fail
+            // with EAGAIN at once, where a blocking one would wait for as long as the daemon does not accept
+            channel.configureBlocking(false);
             try {
-                channel.connect(UnixDomainSocketAddress.of(path));
+                if (!channel.connect(UnixDomainSocketAddress.of(path))) {
+                    var connecting = channel.register(selector, SelectionKey.OP_CONNECT);
+                    while (!channel.finishConnect()) {
+                        if (!ready(selector, deadline)) return new NoReply("not connected within " + timeout.toMillis() + " ms");
+                    }
+                    connecting.cancel();
+                    selector.selectNow(); // deregisters the cancelled key before the channel is registered again
+                }
             } catch (ConnectException e) {
                 return new NotListening(path + ": ECONNREFUSED (" + e.getMessage() + ")"); // a file nobody listens on
             } catch (SocketException e) {
                 if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) return new NotListening(path + ": ENOENT (No such file or directory)");
                 if (!Files.isWritable(path)) throw new AccessDeniedException(path.toString(), null, "connect: " + e.getMessage());
-                throw e;
+                return new NoReply("cannot connect: " + e.getMessage() + " (a full queue of peers it has not taken: EAGAIN)");
             }
-            channel.configureBlocking(false);
-            long deadline = System.nanoTime() + timeout.toNanos();
-            try (var selector = Selector.open()) {
+            try {
                 var key = channel.register(selector, SelectionKey.OP_WRITE);
                 var out = ByteBuffer.wrap(bytes);
                 while (out.hasRemaining()) {

@@ -40,6 +40,7 @@ public final class Errno {
     public static final int ENOTEMPTY = 39;
     public static final int ELOOP = 40;
     public static final int ENODATA = 61;
+    public static final int EPROTO = 71;
     public static final int EOVERFLOW = 75;
     public static final int ENOTSOCK = 88;
     public static final int EMSGSIZE = 90;
@@ -92,6 +93,7 @@ public final class Errno {
             Map.entry(ENODATA, new Entry("ENODATA", "No data available")),
             Map.entry(EOVERFLOW, new Entry("EOVERFLOW", "Value too large for defined data type")),
             Map.entry(ENOTSOCK, new Entry("ENOTSOCK", "Socket operation on non-socket")),
+            Map.entry(EPROTO, new Entry("EPROTO", "Protocol error")),
             Map.entry(EMSGSIZE, new Entry("EMSGSIZE", "Message too long")),
             Map.entry(EPROTONOSUPPORT, new Entry("EPROTONOSUPPORT", "Protocol not supported")),
             Map.entry(EOPNOTSUPP, new Entry("EOPNOTSUPP", "Operation not supported")),

@@ -209,6 +209,36 @@ class UeventSocketTest {
     }
 
     @Test
+    void aListenerWhoseQueueOfPeersIsFullIsNoReplyAtOnceNotAWaitForever() throws Exception {
+        Path path = dir.resolve("full.sock");
+        var queued = new java.util.ArrayList<java.nio.channels.SocketChannel>();
+        try (var full = Sockets.socket(Sockets.AF_UNIX, Sockets.SOCK_STREAM | Sockets.SOCK_CLOEXEC, 0, "full")) {
+            Sockets.bind(full, new Sockets.UnixAddress(path.toString(), false));
+            Sockets.listen(full, 1);
+            // peers it never accepts, until the kernel takes no more
+            while (queued.size() < 64) {
+                var c = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX);
+                c.configureBlocking(false);
+                try {
+                    c.connect(java.net.UnixDomainSocketAddress.of(path));
+                    queued.add(c);
+                } catch (java.io.IOException e) {
+                    c.close();
+                    break;
+                }
+            }
+            assertThat(queued).as("the queue filled up").hasSizeLessThan(64);
+            long t0 = System.nanoTime();
+            var answer = UeventSocket.send(path, wedge(1), Duration.ofSeconds(2));
+            assertThat(answer).isInstanceOf(NoReply.class);
+            assertThat(((NoReply) answer).why()).contains("cannot connect");
+            assertThat(System.nanoTime() - t0).as("within its timeout").isLessThan(Duration.ofSeconds(3).toNanos());
+        } finally {
+            for (var c : queued) c.close();
+        }
+    }
+
+    @Test
     void aPeerOfAnotherUidIsDenied() throws Exception {
         Assumptions.assumeTrue(Sockets.effectiveUid() == 0, "needs root to run a peer as nobody");
         Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "needs setpriv(1)");
