@@ -213,7 +213,11 @@ public final class Supervisor {
                 case Delivery.Dropped d -> dropped(d);
                 case Delivery.Overflow o -> {
                     overflows.incrementAndGet();
-                    log.warn("netlink-overflow", "events were lost; re-reading sysfs");
+                    // sysfs says nothing of a wedge (it has no wedged attribute to read back): a lost one is not found
+                    // again, so the operator is told which devices it may have been of
+                    log.error("netlink-overflow", "cards", String.join(",", topology.cards().stream().map(GpuDevice::card).toList()),
+                            "events were lost (the socket's receive buffer overflowed): a wedge among them cannot be read back "
+                                    + "from sysfs and would go unrecovered; check these devices (dmesg, unwedge status)");
                     resync();
                 }
                 case Delivery.Closed c -> {

@@ -76,7 +76,7 @@ class SupervisorTest {
         assertThat(stats.wedges()).isZero();
         assertThat(reports).isEmpty();
         String text = out.toString(StandardCharsets.UTF_8);
-        assertThat(text).contains("uevent-dropped kind=SPOOFED", "ignoring message", "netlink-overflow",
+        assertThat(text).contains("uevent-dropped kind=SPOOFED", "ignoring message", "error netlink-overflow cards=card0,card1 ",
                 "resync cards=2", "card0 0000:03:00.0 driver=amdgpu", "daemon-stop events=1 wedges=0");
     }
 }
