@@ -571,11 +571,31 @@ final class Recovery {
 
     // ---- the step machinery ----------------------------------------------------------------------
 
-    /** One sysfs write of a step; {@code busyIsDone}: EBUSY means someone did it already (the autoprobe race). */
-    private record Write(Path attribute, String value, boolean busyIsDone) {
+    /**
+     * One sysfs write of a step; {@code bind}: a driver's bind, where EBUSY means someone did it already (the
+     * autoprobe race) and EAGAIN that the probe was deferred (it may still come: the step waits on for it).
+     */
+    private record Write(Path attribute, String value, boolean bind) {
         Write(Path attribute, String value) {
             this(attribute, value, false);
         }
+    }
+
+    /** What a failed sysfs write of a step means. */
+    enum WriteFailure { ALREADY_DONE, DEFERRED, FAILED }
+
+    /**
+     * What a write of {@code step} that failed with {@code message} (the kernel's strerror: the JDK gives no errno
+     * for a failed write) means: done already when the step's effect holds (an unbind's ENODEV after another
+     * unbind got there first) or, for a bind, on EBUSY (autoprobe bound it); deferred on a bind's EAGAIN (the
+     * probe was deferred and may still come: the step waits on); otherwise failed.
+     */
+    static WriteFailure failedWrite(Step step, boolean bind, String message, BooleanSupplier done) {
+        String why = String.valueOf(message).toLowerCase(java.util.Locale.ROOT);
+        if ((step == Step.UNBIND || step == Step.REMOVE || step == Step.BIND) && done.getAsBoolean()) return WriteFailure.ALREADY_DONE;
+        if (bind && why.contains("device or resource busy")) return WriteFailure.ALREADY_DONE;
+        if (bind && why.contains("resource temporarily unavailable")) return WriteFailure.DEFERRED;
+        return WriteFailure.FAILED;
     }
 
     /** Sysfs writes, then a wait for their effect. */
@@ -593,8 +613,11 @@ final class Recovery {
                     writer.write(w.attribute(), w.value());
                     wrote.add(w.value().strip() + " to " + w.attribute());
                 } catch (IOException e) {
-                    if (!w.busyIsDone() || !(done.getAsBoolean() || String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT).contains("busy"))) throw e;
-                    wrote.add(w.value().strip() + " to " + w.attribute() + " (already done: " + e.getMessage() + ")");
+                    switch (failedWrite(step, w.bind(), e.getMessage(), done)) {
+                        case ALREADY_DONE -> wrote.add(w.value().strip() + " to " + w.attribute() + " (already done: " + e.getMessage() + ")");
+                        case DEFERRED -> wrote.add(w.value().strip() + " to " + w.attribute() + " (probe deferred: " + e.getMessage() + "; waiting for it)");
+                        case FAILED -> throw e;
+                    }
                 }
             }
             CrashPoint.afterWrite(step);
