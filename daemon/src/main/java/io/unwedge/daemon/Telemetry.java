@@ -66,7 +66,7 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class Telemetry {
 
     /** Where the dumps go, under the state directory. */
-    static final String DIR = "devcoredump";
+    static final String DIR = Journal.DUMP_DIR;
 
     /**
      * What the operator configured for {@code none} ({@code [none]}, {@code [hooks] timeout}).

@@ -401,8 +401,22 @@ public final class Journal implements AutoCloseable {
      * @param bytesAfter  the file and its WAL after the checkpoint and the vacuum
      * @param underCap    false when what must be kept alone is larger than the size limit (the data, as vacuumed)
      */
+    /**
+     * @param dumpFiles  devcoredump copies deleted with their telemetry rows; {@code dumpBytes} their size
+     * @param dumpErrors each copy that could not be deleted, and why (its row went all the same)
+     */
     public record Pruned(long byAge, long bySize, long events, long telemetry, long quarantines, long bytesBefore, long bytesAfter,
-                         boolean underCap) {}
+                         boolean underCap, long dumpFiles, long dumpBytes, List<String> dumpErrors) {
+        public Pruned {
+            dumpErrors = List.copyOf(dumpErrors);
+        }
+    }
+
+    /** Where the daemon saves devcoredump copies, beside the journal: the only place prune deletes files from. */
+    public static final String DUMP_DIR = "devcoredump";
+
+    /** The dump files of telemetry rows deleted in this prune, deleted once their rows are gone for good. */
+    private final List<String> doomedDumps = new ArrayList<>();
 
     /** Recoveries to delete per round of the size pruning; the used size is measured between rounds. */
     private static final int SIZE_BATCH = 64;
@@ -428,7 +442,8 @@ public final class Journal implements AutoCloseable {
                 SELECT max(s.id) FROM steps s JOIN recoveries r ON r.id = s.recovery_id WHERE s.step = 'unbind' GROUP BY r.bdf)""";
 
     /**
-     * Deletes recoveries (with their steps, restarts, events and the events' telemetry and its devcoredump rows) started more than
+     * Deletes recoveries (with their steps, restarts, events and the events' telemetry, its devcoredump rows and the
+     * dump files they name) started more than
      * {@code maxAge} ago, then, while the data is larger than {@code maxBytes}, the oldest others; never one
      * {@link #KEPT} names. Telemetry of an event no recovery came of (a {@code none} wedge) goes with its event,
      * by age and then, oldest first, by size; a quarantine released more than {@code maxAge} ago goes, an
@@ -451,6 +466,7 @@ public final class Journal implements AutoCloseable {
         if (maxBytes < 1) throw new IllegalArgumentException("maxBytes must be positive: " + maxBytes);
         long before = bytesOnDisk();
         Instant now = clock.instant();
+        doomedDumps.clear(); // none left from a prune that failed: its rows stayed
         try {
             long cutoff = us(now.minus(maxAge));
             long[] aged = deleteRecoveries("r.started_at < ?1", cutoff, Long.MAX_VALUE);
@@ -480,7 +496,9 @@ public final class Journal implements AutoCloseable {
                 }
             }
             long after = bytesOnDisk();
-            return new Pruned(byAge, bySize, events, telemetry, quarantines, before, after, under);
+            var errors = new ArrayList<String>();
+            long[] dumps = deleteDumpFiles(errors);
+            return new Pruned(byAge, bySize, events, telemetry, quarantines, before, after, under, dumps[0], dumps[1], errors);
         } catch (SQLException e) {
             throw failed("prune the journal", e);
         }
@@ -531,6 +549,7 @@ public final class Journal implements AutoCloseable {
                 s.execute("DELETE FROM recoveries WHERE id IN (SELECT id FROM doomed)");
                 String doomedTelemetry = "SELECT id FROM telemetry WHERE event_id IN (SELECT event_id FROM doomed)"
                         + " AND event_id NOT IN (SELECT event_id FROM recoveries)";
+                noteDumps(s, doomedTelemetry);
                 s.execute("DELETE FROM devcoredumps WHERE telemetry_id IN (" + doomedTelemetry + ")"); // before the rows they name
                 telemetry = s.executeUpdate("DELETE FROM telemetry WHERE id IN (" + doomedTelemetry + ")");
                 events = s.executeUpdate("DELETE FROM events WHERE id IN (SELECT event_id FROM doomed)"
@@ -540,6 +559,41 @@ public final class Journal implements AutoCloseable {
             }
             return new long[] {n, events, telemetry};
         });
+    }
+
+    /** Notes the dump files of the telemetry rows {@code ids} (a query) names: its {@code devcoredumps} column, one per line, every schema. */
+    private void noteDumps(java.sql.Statement s, String ids) throws SQLException {
+        try (var rs = s.executeQuery("SELECT devcoredumps FROM telemetry WHERE id IN (" + ids + ")")) {
+            while (rs.next()) {
+                String files = rs.getString(1);
+                if (files != null && !files.isEmpty()) doomedDumps.addAll(files.lines().toList());
+            }
+        }
+    }
+
+    /**
+     * Deletes the dump files noted while their rows went (the transactions committed: a failed one's rows and
+     * files both stay), each only when it is a regular file directly in this journal's {@code devcoredump/}:
+     * a path from a damaged or foreign row never takes anything else with it. Returns files and bytes deleted.
+     */
+    private long[] deleteDumpFiles(List<String> errors) {
+        Path dir = file.toAbsolutePath().getParent().resolve(DUMP_DIR).normalize();
+        long files = 0, bytes = 0;
+        for (String name : doomedDumps) {
+            try {
+                Path p = Path.of(name).toAbsolutePath().normalize();
+                if (!dir.equals(p.getParent()) || !Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) continue;
+                long size = Files.size(p);
+                if (Files.deleteIfExists(p)) {
+                    files++;
+                    bytes += size;
+                }
+            } catch (IOException | java.nio.file.InvalidPathException e) {
+                errors.add(name + ": " + e.getMessage());
+            }
+        }
+        doomedDumps.clear();
+        return new long[] {files, bytes};
     }
 
     /** Events older than {@code cutoffUs} that nothing came of: no recovery, no telemetry. */
@@ -571,6 +625,7 @@ public final class Journal implements AutoCloseable {
             }
             long telemetry, events;
             try (var s = c.createStatement()) {
+                noteDumps(s, "SELECT id FROM telemetry WHERE event_id IN (SELECT id FROM doomed_events)");
                 s.execute("DELETE FROM devcoredumps WHERE telemetry_id IN (SELECT id FROM telemetry WHERE event_id IN (SELECT id FROM doomed_events))");
                 telemetry = s.executeUpdate("DELETE FROM telemetry WHERE event_id IN (SELECT id FROM doomed_events)");
                 events = s.executeUpdate("DELETE FROM events WHERE id IN (SELECT id FROM doomed_events)");

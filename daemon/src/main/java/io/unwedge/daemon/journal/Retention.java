@@ -43,8 +43,9 @@ public final class Retention implements AutoCloseable {
         try {
             var p = journal.prune(maxAge, maxBytes);
             log.info("journal-pruned", "by_age", p.byAge(), "by_size", p.bySize(), "events", p.events(),
-                    "telemetry", p.telemetry(), "quarantines", p.quarantines(),
+                    "telemetry", p.telemetry(), "dump_files", p.dumpFiles(), "dump_bytes", p.dumpBytes(), "quarantines", p.quarantines(),
                     "bytes_before", p.bytesBefore(), "bytes_after", p.bytesAfter(), "max_days", maxAge.toDays(), "max_bytes", maxBytes);
+            for (var e : p.dumpErrors()) log.warn("journal-dump-kept", "error", e, "its telemetry row was pruned; the file stays");
             if (!p.underCap()) {
                 log.warn("journal-over-cap", "bytes", p.bytesAfter(), "max_bytes", maxBytes,
                         "what must be kept (the last recovery of each device, the unfinished ones) is larger than the size limit");

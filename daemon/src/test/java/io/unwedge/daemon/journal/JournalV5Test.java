@@ -43,6 +43,34 @@ class JournalV5Test extends JournalFileTest {
     }
 
     @Test
+    void pruningATelemetryRowDeletesItsDumpFilesAndNothingOutsideTheDumpDirectory() throws Exception {
+        var dumps = java.nio.file.Files.createDirectories(dir.resolve(Journal.DUMP_DIR));
+        var mine = java.nio.file.Files.writeString(dumps.resolve("0000:06:00.0-1-devcd1.bin"), "x".repeat(1000));
+        var outside = java.nio.file.Files.writeString(dir.resolve("precious"), "keep me");
+        var linked = java.nio.file.Files.createSymbolicLink(dumps.resolve("0000:06:00.0-1-devcd2.bin"), outside);
+        var kept = java.nio.file.Files.writeString(dumps.resolve("0000:06:00.0-2-devcd1.bin"), "young");
+        var e = wedgeBy("card1", "0000:06:00.0", 1, "glxgears");
+        try (var j = Journal.open(dir, clock, log)) {
+            j.recordTelemetry(j.recordEvent(e, clock.instant()), e, Optional.of("/usr/bin/glxgears"), List.of(
+                    new TelemetryRow.Devcoredump(mine, 1000, DUMP1.sha256(), false),
+                    new TelemetryRow.Devcoredump(linked, 7, DUMP2.sha256(), false),
+                    new TelemetryRow.Devcoredump(outside, 7, DUMP2.sha256(), false)), "");
+            clock.advance(java.time.Duration.ofDays(40));
+            j.recordTelemetry(j.recordEvent(e, clock.instant()), e, Optional.of("/usr/bin/glxgears"),
+                    List.of(new TelemetryRow.Devcoredump(kept, 5, DUMP1.sha256(), false)), "");
+            var p = j.prune(java.time.Duration.ofDays(30), 64L << 20);
+            assertThat(p.telemetry()).isEqualTo(1);
+            assertThat(p.dumpFiles()).as("the old row's copy in devcoredump/").isEqualTo(1);
+            assertThat(p.dumpBytes()).isEqualTo(1000);
+            assertThat(p.dumpErrors()).isEmpty();
+        }
+        assertThat(mine).doesNotExist();
+        assertThat(outside).as("not in devcoredump/: never deleted").hasContent("keep me");
+        assertThat(linked).as("a link, not a regular file: left").isSymbolicLink();
+        assertThat(kept).as("the young row's").exists();
+    }
+
+    @Test
     void theRowAndItsDumpsAreOneTransactionADumpThatCannotBeWrittenLeavesNoRow() throws Exception {
         var e = wedgeBy("card1", "0000:06:00.0", 1, "glxgears");
         try (var j = Journal.open(dir, clock, log)) {
