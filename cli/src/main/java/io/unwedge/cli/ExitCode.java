@@ -3,7 +3,7 @@ package io.unwedge.cli;
 /** The one place exit codes are defined; {@code --help} lists them. */
 public enum ExitCode {
     OK(0, "success"),
-    FAILED(1, "a recovery failed, or the device is not free"),
+    FAILED(1, "a recovery failed, the device is not free, or the journal cannot be read"),
     USAGE(2, "bad command line or config file"),
     NO_DEVICE(3, "no such device"),
     PERMISSION(4, "permission denied (most commands that act need root)"),

@@ -1,7 +1,6 @@
 package io.unwedge.cli;
 
 import io.unwedge.daemon.journal.Journal;
-import io.unwedge.daemon.journal.JournalException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.InstantSource;
@@ -10,16 +9,27 @@ import picocli.CommandLine.Option;
 /** Where the journal is, for the commands that read it; opened read-only, so safe beside a running daemon. */
 final class JournalOptions {
 
-    @Option(names = "--state-dir", defaultValue = "/var/lib/unwedge",
-            description = "the daemon's state directory, holding journal.db (default ${DEFAULT-VALUE}; a virtual host's is DIR/state)")
+    @Option(names = "--state-dir",
+            description = "the daemon's state directory, holding journal.db (default: [daemon] state_dir of /etc/unwedge/unwedge.toml, "
+                    + "else /var/lib/unwedge; a virtual host's is DIR/state)")
     Path stateDir;
 
     @Option(names = "--json", description = "JSON instead of text") boolean json;
 
-    Journal open() throws JournalException {
-        if (!Files.isRegularFile(stateDir.resolve(Journal.FILE))) {
-            throw new Main.UsageError("no journal at " + stateDir.resolve(Journal.FILE) + " (is --state-dir the daemon's?)");
+    /** {@code --state-dir}, else the daemon's, as its config file says. */
+    Path stateDir() throws java.io.IOException {
+        return stateDir != null ? stateDir : DaemonCommand.loadConfig(null, null).daemon().stateDir();
+    }
+
+    Journal open() throws java.io.IOException {
+        Path dir = stateDir();
+        Path file = dir.resolve(Journal.FILE);
+        // a directory or file this user may not read looks like "no such file" to a stat: tell them apart
+        if (Files.isDirectory(dir) && !Files.isExecutable(dir)) {
+            throw new java.nio.file.AccessDeniedException(dir.toString(), null, "the state directory cannot be searched (the daemon's is root's alone)");
         }
-        return Journal.openReadOnly(stateDir, InstantSource.system());
+        if (!Files.exists(file)) throw new Main.UsageError("no journal at " + file + " (is --state-dir the daemon's?)");
+        if (!Files.isReadable(file)) throw new java.nio.file.AccessDeniedException(file.toString(), null, "the journal cannot be read");
+        return Journal.openReadOnly(dir, InstantSource.system());
     }
 }

@@ -84,6 +84,8 @@ public final class Main implements Runnable {
     private static int exitCode(Throwable e) {
         return switch (e) {
             case AccessDeniedException a -> ExitCode.PERMISSION.code;
+            // a journal that cannot be opened for this user, or read at all (corrupt, another schema): no bug of ours
+            case io.unwedge.daemon.journal.JournalException j -> j.denied() ? ExitCode.PERMISSION.code : ExitCode.FAILED.code;
             case UsageError u -> ExitCode.USAGE.code;
             case Refused r -> ExitCode.REFUSED.code;
             case NoSuchDevice n -> ExitCode.NO_DEVICE.code;

@@ -2,13 +2,10 @@ package io.unwedge.cli;
 
 import io.unwedge.core.Devpath;
 import io.unwedge.core.PciAddress;
-import io.unwedge.daemon.EventLog;
 import io.unwedge.daemon.journal.Journal;
 import io.unwedge.daemon.journal.QuarantineRow;
 import io.unwedge.host.sysfs.Sysfs;
 import io.unwedge.host.sysfs.Topology;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.InstantSource;
@@ -38,12 +35,11 @@ final class ReleaseCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         var topology = new Topology(host.sysfs());
-        Path state = host.stateDir(Path.of("/var/lib/unwedge"));
+        Path state = host.stateDir(DaemonCommand.loadConfig(null, host.sysfs).daemon().stateDir());
         if (!Files.isRegularFile(state.resolve(Journal.FILE))) {
             throw new Main.UsageError("no journal at " + state.resolve(Journal.FILE) + " (is --state-dir the daemon's?)");
         }
-        var log = new EventLog(new PrintStream(System.err, true, StandardCharsets.UTF_8), InstantSource.system(), EventLog.Level.WARN);
-        try (var journal = Journal.open(state, InstantSource.system(), log)) {
+        try (var journal = Journal.openForUpdate(state, InstantSource.system())) {
             var bdf = bdf(topology, journal);
             var active = journal.quarantined().stream().filter(q -> q.bdf().equals(bdf)).findFirst();
             if (active.isEmpty()) {

@@ -35,7 +35,7 @@ final class StatusCommand implements Callable<Integer> {
         if (!Files.isDirectory(root.devices())) throw new Main.UsageError(root.root() + " has no devices/ directory: not a sysfs root");
         var topology = new Topology(root);
         var cards = topology.cards();
-        var corrupt = corruptJournals(journal.stateDir);
+        var corrupt = corruptJournals(journal.stateDir());
         try (var j = journal.open()) {
             var unfinished = j.unfinished();
             var leftUnbound = j.leftUnbound().stream().filter(l -> topology.functionDir(l.bdf()).isPresent() && topology.isUnbound(l.bdf())).toList();

@@ -90,6 +90,32 @@ class PlanReleaseTest {
     }
 
     @Test
+    void releaseNeverMigratesNorReplacesTheDaemonsJournal() throws Exception {
+        var host = host(VirtualHost.Options.DEFAULT);
+        var bdf = host.gpus().getFirst().bdf();
+        try (var j = journal(host)) {
+            j.quarantine(bdf, "every method failed", QuarantineMode.EXCLUDED);
+        }
+        var file = host.root().resolve("state").resolve(Journal.FILE);
+        try (var c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + file); var st = c.createStatement()) {
+            st.execute("UPDATE schema_version SET version = 4"); // as a daemon of the version before left it (the tables aside)
+        }
+        var r = run("release", "card0", "--sysfs", host.sys().toString());
+        assertThat(r.code()).as("not a bug: exit 1").isEqualTo(ExitCode.FAILED.code);
+        assertThat(r.err()).contains("schema is version 4", "start the daemon once to migrate it");
+        try (var c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + file); var st = c.createStatement();
+             var rs = st.executeQuery("SELECT version FROM schema_version")) {
+            rs.next();
+            assertThat(rs.getInt(1)).as("left for the daemon to migrate").isEqualTo(4);
+        }
+        Files.writeString(file, "not a database, and not for `release` to move aside");
+        var corrupt = run("release", "card0", "--sysfs", host.sys().toString());
+        assertThat(corrupt.code()).isEqualTo(ExitCode.FAILED.code);
+        assertThat(file).hasContent("not a database, and not for `release` to move aside");
+        assertThat(Files.list(file.getParent()).map(p -> p.getFileName().toString())).noneMatch(n -> n.contains("corrupt"));
+    }
+
+    @Test
     void releaseBindFindsAnUnboundDeviceByItsOldCardAndBindsItToItsDriver() throws Exception {
         var host = host(VirtualHost.Options.DEFAULT);
         var gpu = host.gpus().get(1);

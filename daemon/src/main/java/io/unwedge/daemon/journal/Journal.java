@@ -89,6 +89,38 @@ public final class Journal implements AutoCloseable {
         }
     }
 
+    /**
+     * Opens an existing journal for a command's own writes (`unwedge release`) beside a daemon that may be writing
+     * it. Never creates, migrates, or moves aside a file it cannot read: that is the daemon's alone (a file moved
+     * aside under a running daemon would go on being written where nobody reads it). Refuses a schema version
+     * other than this unwedge's.
+     */
+    public static Journal openForUpdate(Path stateDir, InstantSource clock) throws JournalException {
+        Path file = stateDir.resolve(FILE);
+        if (!Files.isRegularFile(file)) {
+            throw new JournalException("no journal at " + file + " (has the daemon run with this state directory?)");
+        }
+        Connection c = null;
+        try {
+            c = connect(file, false);
+            int v = Schema.version(c);
+            if (v != Schema.CURRENT) {
+                throw new SQLException("journal schema is version " + v + ", this unwedge writes version " + Schema.CURRENT
+                        + (v < Schema.CURRENT ? " (start the daemon once to migrate it)" : " (written by a newer unwedge)"));
+            }
+            try (var s = c.createStatement()) {
+                s.execute("PRAGMA synchronous = FULL");
+            }
+            var j = new Journal(c, clock, file);
+            c = null;
+            return j;
+        } catch (SQLException e) {
+            throw new JournalException("cannot write the journal " + file + ": " + e.getMessage(), e);
+        } finally {
+            closeQuietly(c);
+        }
+    }
+
     /** Opens an existing journal to read it, safely beside a daemon that writes it. Never creates or migrates. */
     public static Journal openReadOnly(Path stateDir, InstantSource clock) throws JournalException {
         Path file = stateDir.resolve(FILE);

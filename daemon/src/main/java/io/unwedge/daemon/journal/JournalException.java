@@ -17,6 +17,14 @@ public final class JournalException extends IOException {
      * The cause in an operator's words, with SQLite's name for it: {@code disk full (SQLITE_FULL)}, {@code I/O
      * error (SQLITE_IOERR)}, {@code read-only (SQLITE_READONLY)}, …; the message when SQLite gave no code.
      */
+    /** Whether SQLite said this process may not open or write the file (SQLITE_PERM, _READONLY, _CANTOPEN, _AUTH). */
+    public boolean denied() {
+        return getCause() instanceof SQLException e && switch (e.getErrorCode() & 0xff) {
+            case 3, 8, 14, 23 -> true;
+            default -> false;
+        };
+    }
+
     public String reason() {
         if (getCause() instanceof SQLException e) {
             // sqlite-jdbc keeps the primary result code here (extended codes say which I/O call failed)
