@@ -521,7 +521,13 @@ public record Config(Daemon daemon, Timeouts timeouts, Drain drain, Recovery rec
 
     private static final Pattern DURATION = Pattern.compile("([0-9]+)(ms|s|m|h|d)");
 
-    /** {@code "250ms"}, {@code "10s"}, {@code "5m"}, {@code "1h"}, {@code "1d"}; empty for anything else. */
+    /**
+     * The longest duration a setting may have: ten years, far beyond any window or timeout, and far within what
+     * the daemon adds up in nanoseconds (a recovery's worst case is a sum of timeouts; 2^63 ns is 292 years).
+     */
+    public static final Duration MAX_DURATION = Duration.ofDays(3650);
+
+    /** {@code "250ms"}, {@code "10s"}, {@code "5m"}, {@code "1h"}, {@code "1d"}, at most {@link #MAX_DURATION}; empty for anything else. */
     public static Optional<Duration> parseDuration(String s) {
         var m = DURATION.matcher(s);
         if (!m.matches()) return Optional.empty();
@@ -538,7 +544,7 @@ public record Config(Daemon daemon, Timeouts timeouts, Drain drain, Recovery rec
                 case "m" -> Duration.ofMinutes(n);
                 case "h" -> Duration.ofHours(n);
                 default -> Duration.ofDays(n);
-            });
+            }).filter(d -> d.compareTo(MAX_DURATION) <= 0);
         } catch (ArithmeticException e) {
             return Optional.empty();
         }

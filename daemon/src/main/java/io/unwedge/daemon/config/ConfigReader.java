@@ -440,7 +440,7 @@ final class ConfigReader {
                 String why;
                 if (text.startsWith("-")) why = "must not be negative: " + Toml.quote(s.value());
                 else if (text.matches("[0-9]+")) why = "is a bare number (" + Toml.quote(s.value()) + "): a duration needs a unit, " + UNITS;
-                else if (text.matches("[0-9]+(ms|s|m|h|d)")) why = "is too long: " + Toml.quote(s.value());
+                else if (text.matches("[0-9]+(ms|s|m|h|d)")) why = "is too long: " + Toml.quote(s.value()) + " (at most \"3650d\")";
                 else if (text.matches("[0-9]+[A-Za-z]+")) why = "has an unknown unit: " + Toml.quote(s.value()) + "; " + UNITS;
                 else why = "is not a duration: " + Toml.quote(s.value()) + "; a duration is a whole number and a unit, " + UNITS;
                 bad(key, why, ex);

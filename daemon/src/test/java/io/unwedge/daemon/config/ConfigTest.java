@@ -274,11 +274,16 @@ class ConfigTest {
                 new Case("\"1.5s\"", "is not a duration: \"1.5s\""),
                 new Case("\" 10s\"", "is not a duration: \" 10s\""),
                 new Case("\"99999999999999999999d\"", "is too long"),
+                // fits a Duration, but not the nanoseconds a recovery's worst case adds up: the daemon threw on the first wedge
+                new Case("\"200000d\"", "is too long: \"200000d\" (at most \"3650d\")"),
+                new Case("\"1000000000000d\"", "is too long"),
                 new Case("true", "must be a duration such as \"10s\", not a boolean"))) {
             var p = only("[drain]\n\ngrace = " + c.value + "\n");
             assertThat(p.line()).isEqualTo(3);
             assertThat(p.message()).as(c.value).startsWith("'grace' in [drain] ").contains(c.says);
         }
+        assertThat(Config.parseDuration("3650d")).as("the longest").contains(java.time.Duration.ofDays(3650));
+        assertThat(Config.parseDuration("3651d")).isEmpty();
         assertThat(only("[timeouts]\nwrite = \"0s\"\n")).isEqualTo(new Problem(2, "'write' in [timeouts] must be more than zero (e.g. write = \"30s\")"));
         assertThat(only("[safety]\nflap_window = \"0ms\"\n").message()).contains("must be more than zero");
         assertThat(only("[hooks]\ntimeout = \"0d\"\n").message()).contains("must be more than zero");
