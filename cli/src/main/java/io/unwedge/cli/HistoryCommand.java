@@ -68,22 +68,32 @@ final class HistoryCommand implements Callable<Integer> {
 
     /** An ISO-8601 instant, or an amount of time before {@code now}. */
     static Instant since(String s, Instant now) {
+        String usage = "--since must be an ISO-8601 instant like 2026-11-25T10:00:00Z or a time ago like 1h, not '" + s + "'";
+        Instant at;
         var m = AGO.matcher(s);
-        if (m.matches()) {
-            long n = Long.parseLong(m.group(1));
-            return now.minus(switch (m.group(2)) {
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                case "h" -> Duration.ofHours(n);
-                default -> Duration.ofDays(n);
-            });
-        }
         try {
-            return Instant.parse(s);
-        } catch (DateTimeParseException e) {
-            throw new Main.UsageError("--since must be an ISO-8601 instant like 2026-11-25T10:00:00Z or a time ago like 1h, not '" + s + "'");
+            if (m.matches()) {
+                long n = Long.parseLong(m.group(1));
+                at = now.minus(switch (m.group(2)) {
+                    case "s" -> Duration.ofSeconds(n);
+                    case "m" -> Duration.ofMinutes(n);
+                    case "h" -> Duration.ofHours(n);
+                    default -> Duration.ofDays(n);
+                });
+            } else {
+                at = Instant.parse(s);
+            }
+        } catch (DateTimeParseException | NumberFormatException e) {
+            throw new Main.UsageError(usage);
+        } catch (java.time.DateTimeException | ArithmeticException e) {
+            throw new Main.UsageError("--since '" + s + "' is out of range");
         }
+        // the journal counts microseconds since 1970 in a long: about ±292,000 years
+        if (at.isBefore(EARLIEST) || at.isAfter(LATEST)) throw new Main.UsageError("--since '" + s + "' is out of range");
+        return at;
     }
+
+    private static final Instant EARLIEST = Instant.EPOCH.minus(Duration.ofDays(365L * 100_000)), LATEST = Instant.EPOCH.plus(Duration.ofDays(365L * 100_000));
 
     static String ms(Duration d) {
         return String.format(Locale.ROOT, "%.1f ms", d.toNanos() / 1e6);

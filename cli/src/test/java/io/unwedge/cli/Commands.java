@@ -61,7 +61,14 @@ final class Commands {
     }
 
     static Result exec(List<String> cmd, long timeoutSeconds) throws IOException, InterruptedException {
-        var p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        return exec(cmd, java.util.Map.of(), timeoutSeconds);
+    }
+
+    /** As {@link #exec(List, long)}, with {@code env} added to the environment. */
+    static Result exec(List<String> cmd, java.util.Map<String, String> env, long timeoutSeconds) throws IOException, InterruptedException {
+        var pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().putAll(env);
+        var p = pb.start();
         var out = new StringBuilder();
         var reader = Thread.ofVirtual().start(() -> {
             try {

@@ -86,6 +86,29 @@ class JournalIT {
     }
 
     @Test
+    void exportWritesUtf8WhateverTheLocale() throws Exception {
+        var f = new java.util.LinkedHashMap<String, String>();
+        f.put("SUBSYSTEM", "drm");
+        f.put("WEDGED", "rebind");
+        f.put("PID", "4242");
+        f.put("TASK", "glxgéars");
+        f.put("SEQNUM", "77");
+        var e = ((io.unwedge.core.WedgedEvent.Wedged) io.unwedge.core.WedgedEvent.recognise(io.unwedge.core.Uevent.of("change",
+                "/devices/pci0000:00/0000:00:01.0/0000:03:00.0/drm/card0", f))).event();
+        Path state = Files.createDirectories(dir.resolve("utf8-state"));
+        var quiet = new io.unwedge.daemon.EventLog(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()),
+                java.time.InstantSource.system(), io.unwedge.daemon.EventLog.Level.ERROR);
+        try (var j = io.unwedge.daemon.journal.Journal.open(state, java.time.InstantSource.system(), quiet)) {
+            j.beginRecovery(j.recordEvent(e, java.time.Instant.now()), e);
+        }
+        var cmd = new java.util.ArrayList<>(Commands.java());
+        cmd.addAll(List.of("export", "--state-dir", state.toString()));
+        var out = Commands.exec(cmd, java.util.Map.of("LC_ALL", "C", "LANG", "C"), 30);
+        assertThat(out.code()).as(out.out()).isZero();
+        assertThat(out.out()).as("not '?' under LC_ALL=C").contains("\"task\": \"glxgéars[4242]\"");
+    }
+
+    @Test
     void theJournalOpensWithoutATemporaryDirectory() throws Exception {
         // SQLite's native library is loaded from where the build unpacked it, never copied to java.io.tmpdir:
         // a host whose /tmp is noexec, or full, still has its journal

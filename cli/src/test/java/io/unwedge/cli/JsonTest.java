@@ -32,5 +32,9 @@ class JsonTest {
         assertThat(HistoryCommand.since("2d", now)).isEqualTo("2026-11-23T10:00:00Z");
         assertThat(HistoryCommand.since("2026-11-25T08:00:00Z", now)).isEqualTo("2026-11-25T08:00:00Z");
         assertThatThrownBy(() -> HistoryCommand.since("1w", now)).hasMessageContaining("--since must be");
+        // too far for the journal's microseconds, or for Instant itself: a usage error, not a crash (exit 70)
+        for (var far : java.util.List.of("9999999999999d", "300000000d", "+300000-01-01T00:00:00Z", "99999999999999999999s")) {
+            assertThatThrownBy(() -> HistoryCommand.since(far, now)).as(far).isInstanceOf(Main.UsageError.class).hasMessageContaining("--since");
+        }
     }
 }
