@@ -168,7 +168,8 @@ final class Schema {
                 c.commit();
             } catch (SQLException e) {
                 c.rollback();
-                throw new SQLException("journal migration to version " + v + " failed: " + e.getMessage(), e);
+                // SQLite's code kept: a file found corrupt while migrating is moved aside as one found so on opening
+                throw new SQLException("journal migration to version " + v + " failed: " + e.getMessage(), e.getSQLState(), e.getErrorCode(), e);
             } finally {
                 c.setAutoCommit(true);
             }

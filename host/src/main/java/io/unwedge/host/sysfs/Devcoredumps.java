@@ -204,6 +204,13 @@ public final class Devcoredumps {
             return new Failed(name, "cannot rename " + partial + " to " + target + ": " + e);
         }
         Optional<String> notFreed;
+        try (var dir = java.nio.channels.FileChannel.open(target.getParent(), java.nio.file.StandardOpenOption.READ)) {
+            // the rename durable too, before the kernel's copy is freed: else a power loss could lose both
+            dir.force(true);
+        } catch (IOException e) {
+            return new Saved(name, target, copied, HexFormat.of().formatHex(sha256.digest()), truncated,
+                    Optional.of("left in the kernel: the copy's directory could not be synced (" + e + ")"));
+        }
         try {
             Sysfs.writeAttribute(data, "1");
             notFreed = Optional.empty();
