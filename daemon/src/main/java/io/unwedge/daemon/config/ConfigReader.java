@@ -81,8 +81,28 @@ final class ConfigReader {
         var none = table(() -> none(keys(root, "none")), Config.None.DEFAULT);
         var vendors = table(() -> vendors(root), Map.<String, Config.Vendor>of());
         var hooks = table(() -> hooks(keys(root, "hooks")), Config.Hooks.DEFAULT);
+        if (problems.isEmpty()) retentionCoversTheWindows(root, daemon, safety, none);
         if (!problems.isEmpty()) return Optional.empty();
         return Optional.of(new Config(daemon, timeouts, drain, recovery, safety, unknown, none, vendors, hooks));
+    }
+
+    /**
+     * The journal must keep what the safety checks count: the budget's window, the flap rule's span, and the
+     * offence rule's lookback (two windows). With less, pruning would delete history they need, and a budget
+     * or an offence count would come out too low: the rule would allow more than it says.
+     */
+    private void retentionCoversTheWindows(Toml.Table root, Config.Daemon daemon, Config.Safety safety, Config.None none) {
+        var needs = new java.util.LinkedHashMap<String, Duration>();
+        needs.put("[safety] budget_window", safety.budgetWindow());
+        needs.put("[safety] flap_window × flap_count", safety.flapWindow().multipliedBy(safety.flapCount()));
+        needs.put("[none] offence_window × 2 (the lookback)", none.offenceWindow().multipliedBy(2));
+        var most = needs.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow();
+        Duration keeps = Duration.ofDays(daemon.retainDays());
+        if (keeps.compareTo(most.getValue()) >= 0) return;
+        long days = (most.getValue().toHours() + 23) / 24;
+        int line = root.entries().get("daemon") instanceof Toml.Table t && t.entries().get("retain_days") instanceof Toml.Value v ? v.line() : 0;
+        problem(line, "'retain_days' in [daemon] (" + daemon.retainDays() + ") keeps less history than " + most.getKey() + " ("
+                + Config.formatDuration(most.getValue()) + ") counts: pruning would make that rule undercount; at least retain_days = " + days);
     }
 
     /**

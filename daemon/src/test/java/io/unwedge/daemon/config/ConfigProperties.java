@@ -146,6 +146,14 @@ class ConfigProperties {
         var vendors = Arbitraries.maps(drivers, commands().map(Config.Vendor::new)).ofMaxSize(2);
         var hooks = Combinators.combine(commands(), commands(), durations(false)).as(Config.Hooks::new);
         return Combinators.combine(daemon, timeouts, drain, recovery, safety, unknown, none, vendors)
-                .flatAs((d, t, dr, r, s, u, n, v) -> hooks.map(h -> new Config(d, t, dr, r, s, u, n, v, h)));
+                .flatAs((d, t, dr, r, s, u, n, v) -> hooks.map(h -> new Config(covering(d, s, n), t, dr, r, s, u, n, v, h)));
+    }
+
+    /** {@code d} keeping at least the history the safety rules count: a config that keeps less is refused. */
+    static Config.Daemon covering(Config.Daemon d, Config.Safety s, Config.None n) {
+        long hours = java.util.stream.Stream.of(s.budgetWindow(), s.flapWindow().multipliedBy(s.flapCount()), n.offenceWindow().multipliedBy(2))
+                .mapToLong(java.time.Duration::toHours).max().orElse(0) + 1;
+        int days = (int) Math.max(d.retainDays(), (hours + 23) / 24);
+        return new Config.Daemon(d.stateDir(), d.dryRun(), d.logFormat(), d.debug(), days, d.retainMb(), d.metricsListen(), d.metricsAllowRemote());
     }
 }

@@ -263,6 +263,18 @@ class ConfigTest {
     }
 
     @Test
+    void retentionMustKeepWhatTheSafetyRulesCount() throws Exception {
+        assertThat(only("[daemon]\nretain_days = 1\n\n[safety]\nbudget_window = \"2d\"\n")).isEqualTo(new Problem(2,
+                "'retain_days' in [daemon] (1) keeps less history than [safety] budget_window (2d) counts: pruning would make that rule "
+                        + "undercount; at least retain_days = 2"));
+        assertThat(only("[daemon]\nretain_days = 7\n\n[none]\noffence_window = \"5d\"\n").message())
+                .contains("[none] offence_window × 2 (the lookback) (10d)", "at least retain_days = 10");
+        assertThat(only("[daemon]\nretain_days = 1\n\n[safety]\nflap_window = \"13h\"\nflap_count = 2\n").message())
+                .contains("flap_window × flap_count (26h)", "at least retain_days = 2");
+        assertThat(parse("[daemon]\nretain_days = 10\n\n[none]\noffence_window = \"5d\"\n").daemon().retainDays()).as("exactly enough").isEqualTo(10);
+    }
+
+    @Test
     void aBadDurationSaysWhy() {
         record Case(String value, String says) {}
         for (var c : List.of(
