@@ -96,50 +96,38 @@ public final class Journal implements AutoCloseable {
      * other than this unwedge's.
      */
     public static Journal openForUpdate(Path stateDir, InstantSource clock) throws JournalException {
-        Path file = stateDir.resolve(FILE);
-        if (!Files.isRegularFile(file)) {
-            throw new JournalException("no journal at " + file + " (has the daemon run with this state directory?)");
-        }
-        Connection c = null;
-        try {
-            c = connect(file, false);
-            int v = Schema.version(c);
-            if (v != Schema.CURRENT) {
-                throw new SQLException("journal schema is version " + v + ", this unwedge writes version " + Schema.CURRENT
-                        + (v < Schema.CURRENT ? " (start the daemon once to migrate it)" : " (written by a newer unwedge)"));
-            }
-            try (var s = c.createStatement()) {
-                s.execute("PRAGMA synchronous = FULL");
-            }
-            var j = new Journal(c, clock, file);
-            c = null;
-            return j;
-        } catch (SQLException e) {
-            throw new JournalException("cannot write the journal " + file + ": " + e.getMessage(), e);
-        } finally {
-            closeQuietly(c);
-        }
+        return openExisting(stateDir, clock, false);
     }
 
     /** Opens an existing journal to read it, safely beside a daemon that writes it. Never creates or migrates. */
     public static Journal openReadOnly(Path stateDir, InstantSource clock) throws JournalException {
+        return openExisting(stateDir, clock, true);
+    }
+
+    /** A journal the daemon made, as it is: of this unwedge's schema, else refused; never created, migrated or moved aside. */
+    private static Journal openExisting(Path stateDir, InstantSource clock, boolean readOnly) throws JournalException {
         Path file = stateDir.resolve(FILE);
         if (!Files.isRegularFile(file)) {
             throw new JournalException("no journal at " + file + " (has the daemon run with this state directory?)");
         }
         Connection c = null;
         try {
-            c = connect(file, true);
+            c = connect(file, readOnly);
             int v = Schema.version(c);
             if (v != Schema.CURRENT) {
-                throw new SQLException("journal schema is version " + v + ", this unwedge reads version " + Schema.CURRENT
-                        + (v < Schema.CURRENT ? " (start the daemon once to migrate it)" : " (written by a newer unwedge)"));
+                throw new SQLException("journal schema is version " + v + ", this unwedge " + (readOnly ? "reads" : "writes") + " version "
+                        + Schema.CURRENT + (v < Schema.CURRENT ? " (start the daemon once to migrate it)" : " (written by a newer unwedge)"));
+            }
+            if (!readOnly) {
+                try (var s = c.createStatement()) {
+                    s.execute("PRAGMA synchronous = FULL");
+                }
             }
             var j = new Journal(c, clock, file);
             c = null;
             return j;
         } catch (SQLException e) {
-            throw new JournalException("cannot read the journal " + file + ": " + e.getMessage(), e);
+            throw new JournalException("cannot " + (readOnly ? "read" : "write") + " the journal " + file + ": " + e.getMessage(), e);
         } finally {
             closeQuietly(c);
         }
