@@ -37,7 +37,9 @@ import java.util.function.BooleanSupplier;
  *     watched</td><td>recovered, or failed with the state (a wedge while settling fails it and escalates, as in a recovery)</td></tr>
  * <tr><td>unbound</td><td>no driver (v1 row)</td><td>abandoned, with the hand command</td><td>failed</td></tr>
  * <tr><td>bound, card up</td><td>unbind took effect</td><td>found-bound; the settle window watched when the daemon
- *     died before it ended</td><td>recovered (failed if a step had failed, or it wedged again while settling)</td></tr>
+ *     died before it ended</td><td>recovered (failed if it wedged again while settling, and escalated)</td></tr>
+ * <tr><td>bound, card up</td><td>a step after the drain had failed</td><td>escalated: the next method of its ladder, as a
+ *     running daemon would (a refused drain: found-bound, as it ended)</td><td>failed</td></tr>
  * <tr><td>bound, card up</td><td>unbind never took effect</td><td>retried: the wedge is handled again as a new recovery</td><td>failed</td></tr>
  * <tr><td>bound, no card</td><td>anything</td><td>waited for the card up to the bind deadline (a probe may be in
  *     flight); then as above, or abandoned: left as it is</td><td>as above, or failed</td></tr>
@@ -130,8 +132,17 @@ final class Restart {
         if (topology.isUp(bdf)) {
             if (failedStep.isPresent()) {
                 var f = failedStep.get();
-                close("bound", "found-bound", "failed", "found bound at restart as " + card(bdf) + "; the recovery had failed: "
-                        + f.step() + " " + f.outcome().orElseThrow() + ": " + f.detail().orElse("") + " (" + story + ")");
+                String what = "found bound at restart as " + card(bdf) + "; the recovery had failed: " + f.step() + " "
+                        + f.outcome().orElseThrow() + ": " + f.detail().orElse("");
+                // a step that failed after the device was touched fails the attempt, and a running daemon escalates
+                // on that; a drain that refused ends the wedge there, as it does in a running daemon
+                var next = f.step() == Step.DRAIN ? Optional.<ActorMessage>empty() : escalation(0);
+                if (next.isEmpty()) {
+                    close("bound", "found-bound", "failed", what + " (" + story + ")");
+                } else if (close("bound", "escalated", "failed", what + "; escalating, as a running daemon would: the next method of "
+                        + "its ladder (" + story + ")")) {
+                    mailbox.post(next.get());
+                }
             } else if (unbindTookEffect) {
                 boolean settled = steps.stream().anyMatch(s -> s.step() == Step.SETTLE && s.outcome().isPresent());
                 var rewedged = settled ? Optional.<String>empty() : settle();

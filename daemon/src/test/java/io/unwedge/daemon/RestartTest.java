@@ -317,6 +317,53 @@ class RestartTest {
     }
 
     /**
+     * The daemon died after a step had failed (here its bind timed out) and before the recovery ended: a running
+     * daemon would have escalated, and the restart does, to the next method of the wedge's ladder.
+     */
+    @Test
+    void aFailedStepFoundAtRestartEscalatesAsARunningDaemonWould() throws Exception {
+        long[] id = new long[1];
+        try (var rig = new Rig(dir, 1, Rig.timeouts(3000, 100), false, true, DrainPolicy.DEFAULT, (journal, host, model) -> {
+            var gpu = host.gpus().getFirst();
+            id[0] = unboundByAnEarlierDaemon(journal, wedge(gpu.devpath() + "/drm/card0"));
+            journal.stepEnded(journal.intent(id[0], Step.BIND), new StepResult(Step.BIND, Outcome.TIMEOUT, 3000, "no card after 3000 ms"));
+            // the device came up after all (a late probe): bound, with its card
+        })) {
+            var again = rig.nextReport(java.time.Duration.ofSeconds(20));
+            assertThat(again.result()).as(rig.log()).isEqualTo(RecoveryReport.Result.RECOVERED);
+            assertThat(again.method()).contains(RecoveryMethod.BUS_RESET);
+            awaitNoneUnfinished(rig);
+            var crashed = rig.journal.show(id[0]).orElseThrow().recovery();
+            assertThat(crashed.reason().orElseThrow()).contains("the recovery had failed: bind timeout", "escalating, as a running daemon would");
+            assertThat(rig.journal.restarts(id[0])).singleElement()
+                    .satisfies(r -> assertThat(r.found() + " " + r.action()).isEqualTo("bound escalated"));
+            var next = rig.journal.history(Optional.empty(), Optional.empty(), Optional.empty(), 10).getFirst();
+            assertThat(next.escalatedFrom()).contains(id[0]);
+            assertThat(next.method()).contains("bus-reset");
+        }
+    }
+
+    /** A drain that refused ended the wedge there, in a running daemon too: found bound, closed as it was. */
+    @Test
+    void aRefusedDrainFoundAtRestartIsClosedNotEscalated() throws Exception {
+        long[] id = new long[1];
+        try (var rig = new Rig(dir, 1, Rig.timeouts(3000, 100), false, true, DrainPolicy.DEFAULT, (journal, host, model) -> {
+            var gpu = host.gpus().getFirst();
+            var e = wedge(gpu.devpath() + "/drm/card0");
+            id[0] = journal.beginRecovery(journal.recordEvent(e, Instant.now()), e);
+            journal.driver(id[0], "xe", RecoveryMethod.REBIND);
+            journal.stepEnded(journal.intent(id[0], Step.DRAIN), new StepResult(Step.DRAIN, Outcome.REFUSED, 10, "holders remain: 42 Xorg"));
+        })) {
+            awaitNoneUnfinished(rig);
+            assertThat(rig.journal.restarts(id[0])).singleElement()
+                    .satisfies(r -> assertThat(r.found() + " " + r.action()).isEqualTo("bound found-bound"));
+            Thread.sleep(300);
+            assertThat(rig.journal.history(Optional.empty(), Optional.empty(), Optional.empty(), 10)).hasSize(1);
+            assertThat(rig.simLines).noneMatch(l -> l.startsWith("unbind"));
+        }
+    }
+
+    /**
      * The daemon died in a quarantine's unbind (the quarantine is journaled before it): the device, found
      * unbound, is not bound back; the quarantine stands until `unwedge release`.
      */
