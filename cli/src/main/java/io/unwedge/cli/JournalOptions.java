@@ -16,9 +16,10 @@ final class JournalOptions {
 
     @Option(names = "--json", description = "JSON instead of text") boolean json;
 
-    /** {@code --state-dir}, else the daemon's, as its config file says. */
+    /** {@code --state-dir}, else the daemon's, as its config file says (read once). */
     Path stateDir() throws java.io.IOException {
-        return stateDir != null ? stateDir : DaemonCommand.loadConfig(null, null).daemon().stateDir();
+        if (stateDir == null) stateDir = DaemonCommand.loadConfig(null, null).daemon().stateDir();
+        return stateDir;
     }
 
     Journal open() throws java.io.IOException {

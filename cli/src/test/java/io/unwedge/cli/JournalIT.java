@@ -87,14 +87,10 @@ class JournalIT {
 
     @Test
     void exportWritesUtf8WhateverTheLocale() throws Exception {
-        var f = new java.util.LinkedHashMap<String, String>();
-        f.put("SUBSYSTEM", "drm");
-        f.put("WEDGED", "rebind");
-        f.put("PID", "4242");
-        f.put("TASK", "glxgéars");
-        f.put("SEQNUM", "77");
-        var e = ((io.unwedge.core.WedgedEvent.Wedged) io.unwedge.core.WedgedEvent.recognise(io.unwedge.core.Uevent.of("change",
-                "/devices/pci0000:00/0000:00:01.0/0000:03:00.0/drm/card0", f))).event();
+        var task = new java.util.LinkedHashMap<String, String>();
+        task.put("PID", "4242");
+        task.put("TASK", "glxgéars");
+        var e = ShowHistoryTest.wedge("rebind", "77", task);
         Path state = Files.createDirectories(dir.resolve("utf8-state"));
         var quiet = new io.unwedge.daemon.EventLog(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()),
                 java.time.InstantSource.system(), io.unwedge.daemon.EventLog.Level.ERROR);

@@ -29,10 +29,16 @@ class ShowHistoryTest {
     @TempDir Path dir;
 
     static WedgedEvent wedge() {
+        return wedge("rebind,bus-reset", "77", Map.of());
+    }
+
+    /** card0's wedge as the kernel words it; {@code task}: PID and TASK, when the driver named one. */
+    static WedgedEvent wedge(String methods, String seqnum, Map<String, String> task) {
         var f = new LinkedHashMap<String, String>();
         f.put("SUBSYSTEM", "drm");
-        f.put("WEDGED", "rebind,bus-reset");
-        f.put("SEQNUM", "77");
+        f.put("WEDGED", methods);
+        f.putAll(task);
+        f.put("SEQNUM", seqnum);
         var u = Uevent.of("change", "/devices/pci0000:00/0000:00:01.0/0000:01:00.0/0000:02:01.0/0000:03:00.0/drm/card0", f);
         return ((WedgedEvent.Wedged) WedgedEvent.recognise(u)).event();
     }
@@ -77,14 +83,10 @@ class ShowHistoryTest {
     @Test
     void showPrintsTheWedgesTelemetryWithEachDumpsHash() throws Exception {
         var log = new EventLog(new PrintStream(OutputStream.nullOutputStream()), InstantSource.system(), EventLog.Level.ERROR);
-        var f = new LinkedHashMap<String, String>();
-        f.put("SUBSYSTEM", "drm");
-        f.put("WEDGED", "rebind");
-        f.put("PID", "4242");
-        f.put("TASK", "glxgears");
-        f.put("SEQNUM", "78");
-        var e = ((WedgedEvent.Wedged) WedgedEvent.recognise(Uevent.of("change",
-                "/devices/pci0000:00/0000:00:01.0/0000:01:00.0/0000:02:01.0/0000:03:00.0/drm/card0", f))).event();
+        var task = new LinkedHashMap<String, String>();
+        task.put("PID", "4242");
+        task.put("TASK", "glxgears");
+        var e = wedge("rebind", "78", task);
         String sha = "ab".repeat(32);
         try (var j = Journal.open(Files.createDirectories(dir), InstantSource.system(), log)) {
             long ev = j.recordEvent(e, Instant.now());

@@ -267,16 +267,7 @@ final class Restart {
             outcome = Outcome.ERROR;
             detail = "restart: write to " + bind + ": " + e.getMessage();
         }
-        var r = new StepResult(Step.BIND, outcome, (System.nanoTime() - t0) / 1_000_000, detail);
-        if (intent.isPresent()) {
-            try {
-                journal.stepEnded(intent.get(), r);
-            } catch (JournalException e) {
-                log.error("journal-failed", "bdf", bdf, "step", Step.BIND, "error", e.getMessage());
-            }
-        }
-        log.log(outcome == Outcome.OK ? EventLog.Level.INFO : EventLog.Level.ERROR, "recovery-step", "bdf", bdf,
-                "recovery", row.id(), "step", Step.BIND, "outcome", outcome, "ms", r.millis(), detail);
+        ended(intent, new StepResult(Step.BIND, outcome, (System.nanoTime() - t0) / 1_000_000, detail));
         if (outcome == Outcome.OK) {
             var rewedged = settle();
             if (rewedged.isPresent()) {
@@ -336,17 +327,21 @@ final class Restart {
             outcome = Outcome.ERROR;
             detail = "restart: device lost its driver or card while settling";
         }
-        var r = new StepResult(Step.SETTLE, outcome, (System.nanoTime() - t0) / 1_000_000, detail);
+        ended(intent, new StepResult(Step.SETTLE, outcome, (System.nanoTime() - t0) / 1_000_000, detail));
+        return outcome == Outcome.OK ? Optional.empty() : Optional.of("settle " + outcome + ": " + detail.substring("restart: ".length()));
+    }
+
+    /** A restart's step ended: journaled against its intent (when it had one) and logged as a recovery's are. */
+    private void ended(Optional<Journal.Intent> intent, StepResult r) {
         if (intent.isPresent()) {
             try {
                 journal.stepEnded(intent.get(), r);
             } catch (JournalException e) {
-                log.error("journal-failed", "bdf", bdf, "step", Step.SETTLE, "error", e.getMessage());
+                log.error("journal-failed", "bdf", row.bdf(), "step", r.step(), "error", e.getMessage());
             }
         }
-        log.log(outcome == Outcome.OK ? EventLog.Level.INFO : EventLog.Level.ERROR, "recovery-step", "bdf", bdf,
-                "recovery", row.id(), "step", Step.SETTLE, "outcome", outcome, "ms", r.millis(), detail);
-        return outcome == Outcome.OK ? Optional.empty() : Optional.of("settle " + outcome + ": " + detail.substring("restart: ".length()));
+        log.log(r.outcome() == Outcome.OK ? EventLog.Level.INFO : EventLog.Level.ERROR, "recovery-step", "bdf", row.bdf(),
+                "recovery", row.id(), "step", r.step(), "outcome", r.outcome(), "ms", r.millis(), r.detail());
     }
 
     /**

@@ -806,16 +806,12 @@ public final class Journal implements AutoCloseable {
     private static List<DrainRow> drainRows(ResultSet rs) throws SQLException {
         var out = new ArrayList<DrainRow>();
         while (rs.next()) {
-            long step = rs.getLong(3);
-            Optional<Long> stepId = rs.wasNull() ? Optional.empty() : Optional.of(step);
-            int uid = rs.getInt(7);
-            Optional<Integer> optUid = rs.wasNull() ? Optional.empty() : Optional.of(uid);
             String outcome = rs.getString(14);
-            var holder = new DrainRow.Holder(rs.getInt(5), rs.getString(6), optUid, Optional.ofNullable(rs.getString(8)),
+            var holder = new DrainRow.Holder(rs.getInt(5), rs.getString(6), optInt(rs, 7), Optional.ofNullable(rs.getString(8)),
                     Optional.ofNullable(rs.getString(9)), rs.getInt(10), rs.getInt(11), rs.getInt(12), DrainRow.signal(rs.getString(13)),
                     DrainRow.Outcome.parse(outcome).orElseThrow(() -> new SQLException("unknown drain outcome '" + outcome + "' (written by a newer unwedge?)")),
                     optLong(rs, 15));
-            out.add(new DrainRow(rs.getLong(1), rs.getLong(2), stepId, instant(rs.getLong(4)), holder));
+            out.add(new DrainRow(rs.getLong(1), rs.getLong(2), optLong(rs, 3), instant(rs.getLong(4)), holder));
         }
         return out;
     }
@@ -970,10 +966,8 @@ public final class Journal implements AutoCloseable {
                 WHERE bdf = ? AND started_at >= ? ORDER BY started_at, id""", bdf.toString(), us(since)); var rs = s.executeQuery()) {
             var out = new ArrayList<Attempt>();
             while (rs.next()) {
-                long from = rs.getLong(6);
-                Optional<Long> escalatedFrom = rs.wasNull() ? Optional.empty() : Optional.of(from);
                 out.add(new Attempt(rs.getLong(1), instant(rs.getLong(2)), optInstant(rs, 7), rs.getLong(3), Optional.ofNullable(rs.getString(4)),
-                        Optional.ofNullable(rs.getString(5)), escalatedFrom));
+                        Optional.ofNullable(rs.getString(5)), optLong(rs, 6)));
             }
             return out;
         } catch (SQLException e) {
@@ -1025,8 +1019,7 @@ public final class Journal implements AutoCloseable {
     private List<TelemetryRow> telemetryRows(ResultSet rs) throws SQLException {
         var out = new ArrayList<TelemetryRow>();
         while (rs.next()) {
-            int pid = rs.getInt(6);
-            Optional<Integer> optPid = rs.wasNull() ? Optional.empty() : Optional.of(pid);
+            var optPid = optInt(rs, 6);
             String files = rs.getString(9);
             out.add(new TelemetryRow(rs.getLong(1), rs.getLong(2), instant(rs.getLong(3)),
                     PciAddress.parse(rs.getString(4)).orElseThrow(() -> new SQLException("bad bdf in journal")), rs.getString(5),
@@ -1189,16 +1182,12 @@ public final class Journal implements AutoCloseable {
         try (var s = prepare(sql, args); var rs = s.executeQuery()) {
             var out = new ArrayList<RecoveryRow>();
             while (rs.next()) {
-                long latency = rs.getLong(15);
-                Optional<Long> latencyUs = rs.wasNull() ? Optional.empty() : Optional.of(latency);
-                long from = rs.getLong(17);
-                Optional<Long> escalatedFrom = rs.wasNull() ? Optional.empty() : Optional.of(from);
                 out.add(new RecoveryRow(rs.getLong(1), rs.getLong(2), rs.getLong(3),
                         PciAddress.parse(rs.getString(4)).orElseThrow(() -> new SQLException("bad bdf in journal")),
                         rs.getString(5), rs.getString(6), Optional.ofNullable(rs.getString(7)), instant(rs.getLong(8)),
                         instant(rs.getLong(9)), Optional.ofNullable(rs.getString(10)), Optional.ofNullable(rs.getString(11)),
-                        Optional.ofNullable(rs.getString(12)), optInstant(rs, 13), Optional.ofNullable(rs.getString(14)), latencyUs,
-                        Optional.ofNullable(rs.getString(16)), escalatedFrom));
+                        Optional.ofNullable(rs.getString(12)), optInstant(rs, 13), Optional.ofNullable(rs.getString(14)), optLong(rs, 15),
+                        Optional.ofNullable(rs.getString(16)), optLong(rs, 17)));
             }
             return out;
         } catch (SQLException e) {
@@ -1235,6 +1224,11 @@ public final class Journal implements AutoCloseable {
     /** A step as the journal names it; a word this build does not know was written by a newer unwedge. */
     private static Step step(String word) throws SQLException {
         return Step.ofWord(word).orElseThrow(() -> new SQLException("unknown step '" + word + "' (written by a newer unwedge?)"));
+    }
+
+    private static Optional<Integer> optInt(ResultSet rs, int column) throws SQLException {
+        int v = rs.getInt(column);
+        return rs.wasNull() ? Optional.empty() : Optional.of(v);
     }
 
     private static Optional<Long> optLong(ResultSet rs, int column) throws SQLException {

@@ -22,6 +22,16 @@ abstract class JournalFileTest {
         return DriverManager.getConnection("jdbc:sqlite:" + dir.resolve(Journal.FILE));
     }
 
+    /** Event 1, {@code e} received at {@code t0} (µs), as every schema since v1 has it: what the migration tests start from. */
+    static void insertEvent(Connection c, io.unwedge.core.WedgedEvent e, long t0) throws Exception {
+        try (var s = c.prepareStatement("INSERT INTO events (received_at, seqnum, card, bdf, methods, raw, task)"
+                + " VALUES (?, 5208, 'card1', '0000:06:00.0', 'rebind,bus-reset', ?, 'glxgears[4242]')")) {
+            s.setLong(1, t0);
+            s.setBytes(2, io.unwedge.core.UeventCodec.encode(e.uevent()));
+            s.executeUpdate();
+        }
+    }
+
     /** The one number {@code query} selects. */
     long count(String query) throws Exception {
         try (var c = sql(); var s = c.createStatement(); var rs = s.executeQuery(query)) {

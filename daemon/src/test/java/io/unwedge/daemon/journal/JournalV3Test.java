@@ -12,7 +12,6 @@ import io.unwedge.core.Offences;
 import io.unwedge.core.PciAddress;
 import io.unwedge.core.Step;
 import io.unwedge.core.Uevent;
-import io.unwedge.core.UeventCodec;
 import io.unwedge.core.WedgedEvent;
 import io.unwedge.daemon.RecoveryReport;
 import io.unwedge.daemon.StepResult;
@@ -65,11 +64,7 @@ class JournalV3Test extends JournalFileTest {
         try (var c = sql()) {
             assertThat(Schema.migrate(c, Schema.MIGRATIONS.subList(0, 2))).isZero();
             assertThat(Schema.version(c)).isEqualTo(2);
-            try (var s = c.prepareStatement("INSERT INTO events (received_at, seqnum, card, bdf, methods, raw, task) VALUES (?, 5208, 'card1', '0000:06:00.0', 'rebind,bus-reset', ?, 'glxgears[4242]')")) {
-                s.setLong(1, t0);
-                s.setBytes(2, UeventCodec.encode(e.uevent()));
-                s.executeUpdate();
-            }
+            insertEvent(c, e, t0);
             try (var s = c.createStatement()) {
                 s.execute("INSERT INTO recoveries (event_id, bdf, card, method, result, reason, started_at, ended_at, card_after, latency_us, driver)"
                         + " VALUES (1, '0000:06:00.0', 'card1', 'rebind', 'recovered', 'restart: bound again', " + t0 + ", " + (t0 + 90_000)

@@ -10,7 +10,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.unwedge.core.Step;
-import io.unwedge.core.UeventCodec;
 import io.unwedge.daemon.StepResult;
 import io.unwedge.daemon.StepResult.Outcome;
 import java.nio.charset.StandardCharsets;
@@ -123,12 +122,7 @@ class JournalV5Test extends JournalFileTest {
         long t0 = Journal.us(T0);
         try (var c = sql()) {
             assertThat(Schema.migrate(c, Schema.MIGRATIONS.subList(0, v))).isZero();
-            try (var s = c.prepareStatement("INSERT INTO events (received_at, seqnum, card, bdf, methods, raw, task)"
-                    + " VALUES (?, 5208, 'card1', '0000:06:00.0', 'rebind,bus-reset', ?, 'glxgears[4242]')")) {
-                s.setLong(1, t0);
-                s.setBytes(2, UeventCodec.encode(e.uevent()));
-                s.executeUpdate();
-            }
+            insertEvent(c, e, t0);
             try (var s = c.createStatement()) {
                 s.execute("INSERT INTO recoveries (event_id, bdf, card, method, result, reason, started_at, ended_at, card_after, latency_us)"
                         + " VALUES (1, '0000:06:00.0', 'card1', 'rebind', 'recovered', 'driver asked for rebind', " + t0 + ", " + (t0 + 90_000)
