@@ -17,7 +17,8 @@ import java.util.Locale;
  *
  * <p>When stdout is the journal (systemd.exec(5): {@code $JOURNAL_STREAM} names its device and inode), each
  * line starts with the sd-daemon(3) priority prefix ({@code <3>} error, {@code <4>} warning, {@code <6>}
- * info, {@code <7>} debug); journald takes it off and files the line at that priority.
+ * info, {@code <7>} debug); journald takes it off and files the line at that priority. A text line then has
+ * no time stamp of its own: the journal stamps every entry, and a second one only widens the line.
  */
 public final class EventLog {
 
@@ -98,8 +99,8 @@ public final class EventLog {
     }
 
     private void text(StringBuilder b, Level level, String event, Object... fields) {
-        b.append(DateTimeFormatter.ISO_INSTANT.format(clock.instant().truncatedTo(ChronoUnit.MILLIS)))
-                .append(' ').append(String.format(Locale.ROOT, "%-5s", level.name().toLowerCase(Locale.ROOT)))
+        if (!priorityPrefix) b.append(DateTimeFormatter.ISO_INSTANT.format(clock.instant().truncatedTo(ChronoUnit.MILLIS))).append(' ');
+        b.append(String.format(Locale.ROOT, "%-5s", level.name().toLowerCase(Locale.ROOT)))
                 .append(' ').append(event);
         int i = 0;
         for (; i + 1 < fields.length; i += 2) {

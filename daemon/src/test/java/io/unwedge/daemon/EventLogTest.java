@@ -53,11 +53,17 @@ class EventLogTest {
 
     @Test
     void theJournalPrefixIsTheSdDaemonPriority() {
-        assertThat(line(EventLog.Format.TEXT, true, EventLog.Level.ERROR, "e")).startsWith("<3>2026-");
-        assertThat(line(EventLog.Format.TEXT, true, EventLog.Level.WARN, "e")).startsWith("<4>2026-");
-        assertThat(line(EventLog.Format.TEXT, true, EventLog.Level.INFO, "e")).startsWith("<6>2026-");
-        assertThat(line(EventLog.Format.TEXT, true, EventLog.Level.DEBUG, "e")).startsWith("<7>2026-");
+        assertThat(line(EventLog.Format.TEXT, true, EventLog.Level.ERROR, "e")).startsWith("<3>error e");
+        assertThat(line(EventLog.Format.TEXT, true, EventLog.Level.WARN, "e")).startsWith("<4>warn  e");
+        assertThat(line(EventLog.Format.TEXT, true, EventLog.Level.INFO, "e")).startsWith("<6>info  e");
+        assertThat(line(EventLog.Format.TEXT, true, EventLog.Level.DEBUG, "e")).startsWith("<7>debug e");
         assertThat(line(EventLog.Format.JSON, true, EventLog.Level.WARN, "e")).startsWith("<4>{\"time\"");
+    }
+
+    @Test
+    void aTextLineForTheJournalHasNoTimeStampOfItsOwn() {
+        assertThat(line(EventLog.Format.TEXT, true, EventLog.Level.WARN, "uevent-dropped", "kind", "SPOOFED", "ignoring message"))
+                .isEqualTo("<4>warn  uevent-dropped kind=SPOOFED — ignoring message" + System.lineSeparator());
     }
 
     @Test
