@@ -58,6 +58,10 @@ final class DeviceActor {
             while (true) {
                 switch (mailbox.take()) {
                     case ActorMessage.Wedge w -> {
+                        if (mailbox.stopRequested()) { // it came before the Stop, but nothing is started once one came
+                            defer(w);
+                            continue;
+                        }
                         var recovery = recoveries.create(w, mailbox);
                         java.util.List<RecoveryReport> reports;
                         try {
@@ -74,7 +78,10 @@ final class DeviceActor {
                                 log.error("listener-failed", "bdf", bdf, "error", e.toString());
                             }
                         }
-                        if (mailbox.stopRequested()) return;
+                        if (mailbox.stopRequested()) {
+                            deferQueued();
+                            return;
+                        }
                     }
                     case ActorMessage.Resume r -> {
                         var restart = restarts.create(r, mailbox);
@@ -84,17 +91,39 @@ final class DeviceActor {
                             log.error("restart-crashed", "bdf", bdf, "recovery", r.recovery().id(), "error", e.toString());
                             continue;
                         }
-                        if (mailbox.stopRequested()) return;
+                        if (mailbox.stopRequested()) {
+                            deferQueued();
+                            return;
+                        }
                     }
                     case ActorMessage.Observed o -> { } // nothing in flight: sysfs is read when a wedge comes
                     case ActorMessage.Resync r -> { }
                     case ActorMessage.Stop s -> {
+                        deferQueued();
                         return;
                     }
                 }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * At stop, the wedges still queued (one that came while a recovery waited for its turn, one a restart set
+     * aside or handed back) are journaled for the next start rather than lost; the rest is dropped.
+     */
+    private void deferQueued() {
+        for (var m : mailbox.drain()) {
+            if (m instanceof ActorMessage.Wedge w) defer(w);
+        }
+    }
+
+    private void defer(ActorMessage.Wedge w) {
+        try {
+            recoveries.create(w, mailbox).defer();
+        } catch (RuntimeException e) {
+            log.error("recovery-crashed", "bdf", bdf, "card", w.event().card(), "error", e.toString());
         }
     }
 }

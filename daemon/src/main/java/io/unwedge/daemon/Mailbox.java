@@ -54,6 +54,13 @@ final class Mailbox {
         }
     }
 
+    /** Takes every queued message, in order: what the actor still had to do when it stops. */
+    List<ActorMessage> drain() {
+        var left = new java.util.ArrayList<ActorMessage>();
+        queue.drainTo(left);
+        return left;
+    }
+
     /** Whether a Stop arrived while a job ran: the actor ends once the job is done. */
     boolean stopRequested() {
         return stopRequested;

@@ -107,26 +107,10 @@ final class Recovery {
 
     /** @return one report per attempt, in order; the last says how the wedge ended */
     List<RecoveryReport> run() {
-        if (journal.isPresent()) {
-            var j = journal.get();
-            try {
-                if (continues.isPresent()) {
-                    // the same wedge, journaled when it came: its next attempt, as a running daemon's escalation
-                    eventId = continues.get().eventId();
-                    recoveryId = j.beginEscalation(eventId, event, continues.get().recovery());
-                } else {
-                    Instant receivedAt = receivedNanos > 0
-                            ? j.clock().instant().minusNanos(System.nanoTime() - receivedNanos) : j.clock().instant();
-                    eventId = j.recordEvent(event, receivedAt);
-                    recoveryId = j.beginRecovery(eventId, event);
-                }
-            } catch (JournalException e) {
-                // the wedge is in the log even when its row is not: the supervisor's wedged line, and this one
-                log.error("journal-failed", "card", event.card(), "bdf", event.bdf(), "seqnum", event.seqnum(), "methods", event.rawMethods(),
-                        "task", event.task().map(Object::toString).orElse(null), "error", e.getMessage(),
-                        "the wedge cannot be journaled: its recovery is refused before anything is touched");
-                return finish(Result.REFUSED, null, "journal cannot be written: " + e.reason() + "; nothing done, the device is still wedged");
-            }
+        try {
+            begin();
+        } catch (JournalException e) {
+            return finish(Result.REFUSED, null, "journal cannot be written: " + e.reason() + "; nothing done, the device is still wedged");
         }
         GpuDevice device;
         // a continued wedge is found by its function: the restart bound the driver again, its card may have another number
@@ -153,6 +137,50 @@ final class Recovery {
             case Decision.Handoff h -> handoff(h, device);
             case Decision.Recover r -> recover(r, device, hw);
         };
+    }
+
+    /**
+     * For a wedge the daemon is stopping before it could start: journaled as a recovery begun and not started,
+     * so that the next start, finding the device bound and untouched, handles it again ({@link Restart}).
+     * Nothing is touched. Without a journal the wedge is lost, and said so.
+     */
+    void defer() {
+        if (journal.isEmpty()) {
+            log.error("recovery-dropped", "card", event.card(), "bdf", event.bdf(), "seqnum", event.seqnum(), "methods", event.rawMethods(),
+                    "the daemon is stopping and keeps no journal: not started, and no next start will know of it; the device is still wedged");
+            return;
+        }
+        try {
+            begin();
+        } catch (JournalException e) {
+            return; // said by begin
+        }
+        log.warn("recovery-deferred", "card", event.card(), "bdf", event.bdf(), "seqnum", event.seqnum(), "recovery", recoveryId,
+                "the daemon is stopping: not started; left unfinished in the journal for the next start, the device is still wedged");
+    }
+
+    /** Journals the wedge (or, continuing one, its next attempt) and begins its recovery row; nothing without a journal. */
+    private void begin() throws JournalException {
+        if (journal.isEmpty()) return;
+        var j = journal.get();
+        try {
+            if (continues.isPresent()) {
+                // the same wedge, journaled when it came: its next attempt, as a running daemon's escalation
+                eventId = continues.get().eventId();
+                recoveryId = j.beginEscalation(eventId, event, continues.get().recovery());
+            } else {
+                Instant receivedAt = receivedNanos > 0
+                        ? j.clock().instant().minusNanos(System.nanoTime() - receivedNanos) : j.clock().instant();
+                eventId = j.recordEvent(event, receivedAt);
+                recoveryId = j.beginRecovery(eventId, event);
+            }
+        } catch (JournalException e) {
+            // the wedge is in the log even when its row is not: the supervisor's wedged line, and this one
+            log.error("journal-failed", "card", event.card(), "bdf", event.bdf(), "seqnum", event.seqnum(), "methods", event.rawMethods(),
+                    "task", event.task().map(Object::toString).orElse(null), "error", e.getMessage(),
+                    "the wedge cannot be journaled: its recovery is refused before anything is touched");
+            throw e;
+        }
     }
 
     // ---- the ladder ------------------------------------------------------------------------------

@@ -39,4 +39,18 @@ class MailboxTest {
         assertThat(mailbox.next(System.nanoTime() + 50_000_000L)).isNull();
         assertThat(mailbox.stopRequested()).isTrue();
     }
+
+    @Test
+    void drainTakesWhatIsLeftInOrderAndLeavesItEmpty() {
+        var mailbox = new Mailbox();
+        var first = observed("add");
+        var stop = new ActorMessage.Stop();
+        var second = observed("bind");
+        mailbox.post(first);
+        mailbox.post(stop);
+        mailbox.post(second);
+        assertThat(mailbox.drain()).containsExactly(first, stop, second);
+        assertThat(mailbox.drain()).isEmpty();
+        assertThat(mailbox.stopRequested()).isTrue();
+    }
 }

@@ -286,6 +286,46 @@ class RecoveryEndToEndTest {
         }
     }
 
+    /**
+     * A second wedge of a device whose first waits for its turn is still in the device's mailbox when the
+     * daemon stops: it is journaled for the next start as well, not lost with the daemon.
+     */
+    @Test
+    void aWedgeStillQueuedWhenTheDaemonStopsIsJournaledForTheNextStart() throws Exception {
+        try (var rig = new Rig(dir, 2, Rig.timeouts(5000, 100), true, RecoveryPolicy.DEFAULT)) { // max_concurrent 1
+            rig.model.probeDelay(rig.gpu(0).bdf(), Duration.ofMillis(800));
+            var unbound = new java.util.concurrent.CountDownLatch(1);
+            rig.onSimLine = l -> {
+                if (l.startsWith("unbind " + rig.gpu(0).bdf())) unbound.countDown();
+            };
+            rig.model.wedge("card0", REBIND_BUS_RESET, Optional.empty());
+            assertThat(unbound.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            rig.model.wedge("card1", REBIND_BUS_RESET, Optional.empty());
+            awaitLog(rig, l -> l.contains("recovery-waiting card=card1"));
+            rig.model.repeatWedge("card1"); // queued behind the first: that one waits at the gate, reading nothing
+            awaitLog(rig, l -> countOf(l, "wedged card=card1") == 2);
+            rig.supervisor.stop();
+            assertThat(rig.nextReport(Duration.ofMillis(1)).result()).isEqualTo(Result.RECOVERED);
+            assertThat(countOf(rig.log(), "recovery-deferred card=card1")).as(rig.log()).isEqualTo(2);
+            assertThat(rig.simLines).as("card1 untouched").noneMatch(l -> l.contains(rig.gpu(1).bdf().toString()) && l.startsWith("unbind"));
+            assertThat(rig.journal.unfinished()).hasSize(2).allSatisfy(u -> assertThat(u.bdf()).isEqualTo(rig.gpu(1).bdf()));
+        }
+    }
+
+    private static void awaitLog(Rig rig, java.util.function.Predicate<String> done) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!done.test(rig.log())) {
+            if (System.nanoTime() > deadline) throw new AssertionError("not in the log in time: " + rig.log());
+            Thread.sleep(5);
+        }
+    }
+
+    private static int countOf(String text, String what) {
+        int n = 0;
+        for (int i = text.indexOf(what); i >= 0; i = text.indexOf(what, i + 1)) n++;
+        return n;
+    }
+
     @Test
     void aMissingUnbindAttributeFailsCleanlyAndNothingIsTouched() throws Exception {
         try (var rig = new Rig(dir, 1, Rig.timeouts(5000, 100), false, true)) {
