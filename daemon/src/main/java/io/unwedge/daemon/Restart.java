@@ -4,6 +4,7 @@ import io.unwedge.core.PciAddress;
 import io.unwedge.core.RecoveryMethod;
 import io.unwedge.core.Step;
 import io.unwedge.core.GpuDevice;
+import io.unwedge.core.safety.Exclusion;
 import io.unwedge.daemon.StepResult.Outcome;
 import io.unwedge.daemon.journal.Journal;
 import io.unwedge.daemon.journal.JournalException;
@@ -52,6 +53,12 @@ import java.util.function.BooleanSupplier;
  * and a restart has no ladder to escalate on. The reason says the state and what to do; a wedge the driver
  * sends again is a new recovery, with its own ladder.
  *
+ * <h2>The gate</h2>
+ * Past the checks that touch nothing (an earlier boot's row, a quarantine), a restart holds the function's bus
+ * and slot through the {@link DisruptionGate}, as a recovery's steps do: its slot power, rescan and bind never
+ * run beside a new wedge's recovery on the same bus or slot, nor past the host-wide cap. One that cannot have
+ * its pass within the worst case does nothing and stays unfinished, for the next start.
+ *
  * <h2>Settling</h2>
  * A device a restart brought back gets the settle window a recovery gives it: a wedge meanwhile fails the
  * recovery ({@code rewedged}) and escalates, as it does in a running daemon: the next method of the original
@@ -68,11 +75,12 @@ final class Restart {
     private final Mailbox mailbox;
     private final SysfsWriter writer;
     private final Journal journal;
+    private final DisruptionGate gate;
     private final Optional<Instant> booted;
 
     /** @param booted when the running kernel booted; empty when it cannot be said (then no row is taken for an earlier boot's) */
     Restart(RecoveryRow row, Topology topology, Timeouts timeouts, EventLog log, Mailbox mailbox, SysfsWriter writer,
-            Journal journal, Optional<Instant> booted) {
+            Journal journal, DisruptionGate gate, Optional<Instant> booted) {
         this.row = row;
         this.topology = topology;
         this.timeouts = timeouts;
@@ -80,6 +88,7 @@ final class Restart {
         this.mailbox = mailbox;
         this.writer = writer;
         this.journal = journal;
+        this.gate = gate;
         this.booted = booted;
     }
 
@@ -109,6 +118,36 @@ final class Restart {
                     + "release it with: unwedge release " + bdf + " (" + story + ")");
             return;
         }
+        // what follows may power a slot, rescan and bind: it holds the function's bus and slot, as a recovery does,
+        // so that a new wedge's recovery on the same bus or slot cannot run beside it
+        DisruptionGate.Pass pass;
+        try {
+            pass = gate.enter(Exclusion.keys(bdf, slotName(steps)), System.nanoTime() + timeouts.worstCase().toNanos(),
+                    why -> log.info("restart-waiting", "recovery", row.id(), "bdf", bdf, why));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return; // left unfinished, for the next start
+        }
+        if (pass == null) {
+            log.error("restart-deferred", "recovery", row.id(), "bdf", bdf, "other recoveries held its bus or slot past "
+                    + timeouts.worstCase().toMillis() + " ms: nothing done; left unfinished in the journal for the next start (" + story + ")");
+            return;
+        }
+        try (pass) {
+            reconcile(steps, story, unbindTookEffect, failedStep);
+        }
+    }
+
+    /** The name of the slot above the function: sysfs's while the function is there, else the one the journal's steps named. */
+    private Optional<String> slotName(List<StepRow> steps) {
+        return topology.slotOf(row.bdf()).map(io.unwedge.core.Hardware.Slot::name)
+                .or(() -> steps.stream().filter(s -> s.step() == Step.POWER_OFF || s.step() == Step.REMOVE).map(Restart::slotOf)
+                        .flatMap(Optional::stream).reduce((a, b) -> b));
+    }
+
+    /** Reconciles the device with what the journal says, holding its pass through the gate. */
+    private void reconcile(List<StepRow> steps, String story, boolean unbindTookEffect, Optional<StepRow> failedStep) {
+        PciAddress bdf = row.bdf();
         if (topology.functionDir(bdf).isEmpty() && !bringBack(steps)) {
             close("gone", "abandoned", "failed", "device gone at restart (" + story + ")"
                     + (removedByUs(steps) ? "; it did not come back after a rescan" : ""));
@@ -188,8 +227,7 @@ final class Restart {
         boolean poweredOn = steps.stream().anyMatch(s -> s.step() == Step.POWER_ON && s.outcome().filter("ok"::equals).isPresent());
         boolean poweredOff = steps.stream().anyMatch(s -> s.step() == Step.POWER_OFF && s.outcome().filter("ok"::equals).isPresent());
         boolean coldReset = row.method().filter(RecoveryMethod.COLD_RESET.token()::equals).isPresent();
-        var slot = steps.stream().filter(s -> s.step() == Step.POWER_OFF || s.step() == Step.REMOVE).map(Restart::slotOf)
-                .flatMap(Optional::stream).reduce((a, b) -> b);
+        var slot = slotName(steps); // the function is gone: the journal's
         if (slot.isPresent() && coldReset && !poweredOn) {
             // the device needed the power cycle the daemon died in: finish it (power off again is harmless: ENODEV)
             Path power = topology.sysfs().pciSlots().resolve(slot.get()).resolve("power");

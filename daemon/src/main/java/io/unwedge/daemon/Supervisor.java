@@ -345,7 +345,7 @@ public final class Supervisor {
             var writer = new SysfsWriter(writers, settings.timeouts().write());
             var a = new DeviceActor(b, (w, mailbox) -> new Recovery(w.event(), w.receivedNanos(), w.continues(), topology, settings.policy(),
                     settings.timeouts(), settings.dryRun(), log, mailbox, writer, journal, drain, gate, history, commands, telemetry),
-                    (r, mailbox) -> new Restart(r.recovery(), topology, settings.timeouts(), log, mailbox, writer, journal.orElseThrow(), booted),
+                    (r, mailbox) -> new Restart(r.recovery(), topology, settings.timeouts(), log, mailbox, writer, journal.orElseThrow(), gate, booted),
                     listener, log);
             a.start();
             return a;

@@ -7,6 +7,7 @@ import io.unwedge.core.Step;
 import io.unwedge.core.Uevent;
 import io.unwedge.core.WedgedEvent;
 import io.unwedge.core.holders.DrainPolicy;
+import io.unwedge.daemon.RecoveryReport.Result;
 import io.unwedge.daemon.StepResult.Outcome;
 import io.unwedge.daemon.journal.Journal;
 import java.nio.file.Files;
@@ -153,6 +154,30 @@ class RestartTest {
             assertThat(rig.topology.isUp(rig.gpu(0).bdf())).isTrue();
             assertThat(rig.journal.show(id[0]).orElseThrow().steps()).extracting(s -> s.step() + " " + s.outcome().orElse("?"))
                     .containsExactly("unbind ok", "bind ok", "settle ok");
+        }
+    }
+
+    /**
+     * A restart's bind holds the gate as a recovery's steps do: with the host-wide cap of one, a wedge of the
+     * other GPU while the restart binds card0 back waits for it, and its first step comes after the restart's end.
+     */
+    @Test
+    void aWedgeWhileARestartBindsWaitsForTheRestartsPass() throws Exception {
+        long[] id = new long[1];
+        try (var rig = new Rig(dir, 2, Rig.timeouts(5000, 100), false, true, DrainPolicy.DEFAULT, (journal, host, model) -> {
+            var gpu = host.gpus().getFirst();
+            id[0] = unboundByAnEarlierDaemon(journal, wedge(gpu.devpath() + "/drm/card0"));
+            unbindByHand(host, gpu);
+            model.probeDelay(gpu.bdf(), java.time.Duration.ofMillis(1500)); // the restart's bind takes this long
+        }, io.unwedge.daemon.RecoveryPolicy.DEFAULT)) { // max_concurrent 1
+            rig.model.wedge("card1", RecoveryEndToEndTest.REBIND_BUS_RESET, Optional.empty());
+            assertThat(rig.nextReport(java.time.Duration.ofSeconds(20)).result()).as(rig.log()).isEqualTo(Result.RECOVERED);
+            awaitNoneUnfinished(rig);
+            String log = rig.log();
+            assertThat(log).contains("recovery-waiting card=card1");
+            assertThat(log.indexOf("restart-reconciled")).as(log).isPositive()
+                    .isLessThan(log.indexOf("recovery-step card=card1"));
+            assertThat(rig.journal.show(id[0]).orElseThrow().recovery().result()).contains("recovered");
         }
     }
 

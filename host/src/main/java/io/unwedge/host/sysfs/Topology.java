@@ -128,6 +128,11 @@ public final class Topology {
                 Files.exists(f.resolve("survivability_mode")));
     }
 
+    /** The nearest power-controllable slot above the function, as {@link #hardware} finds it; empty when it is gone. */
+    public Optional<Hardware.Slot> slotOf(PciAddress bdf) {
+        return functionDir(bdf).flatMap(this::slot);
+    }
+
     /** The other functions of the same PCI device, beside {@code function} in its parent directory. */
     private List<Hardware.Function> siblings(PciAddress bdf, Path function) {
         var out = new ArrayList<Hardware.Function>();
