@@ -420,19 +420,39 @@ final class Recovery {
         }
     }
 
+    /**
+     * What a restart must put back if the daemon dies before this attempt ends; written before the step's
+     * intent, and durable with it. As for an intent, a journal that cannot take it refuses the step while
+     * nothing is touched, and is said and carried on from after.
+     */
+    private void toRestore(List<Journal.Restore> items, Step step, GpuDevice device) throws JournalException {
+        if (journal.isEmpty() || recoveryId < 0 || items.isEmpty()) return;
+        try {
+            journal.get().toRestore(recoveryId, items);
+        } catch (JournalException e) {
+            if (!touched) throw e;
+            journalFailed(step, device, e);
+        }
+    }
+
     /** Unbind the GPU; for a reset, every bound function of the device first (they share the reset). */
     private StepResult unbind(GpuDevice device, Hardware hw, RecoveryMethod method) throws JournalException {
         var bdf = device.bdf();
         String driver = device.driver().orElseThrow();
         recordDriver(driver, method, device);
-        var intent = intentOnceTouched(Step.UNBIND, device);
         var writes = new ArrayList<Write>();
+        var siblings = new ArrayList<Journal.Restore>();
         if (method != RecoveryMethod.REBIND) {
             for (var f : hw.siblings()) {
                 var now = topology.functionDir(f.bdf()).flatMap(Sysfs::driverOf);
-                now.ifPresent(d -> writes.add(new Write(topology.sysfs().pciDriver(d).resolve("unbind"), f.bdf() + "\n")));
+                now.ifPresent(d -> {
+                    writes.add(new Write(topology.sysfs().pciDriver(d).resolve("unbind"), f.bdf() + "\n"));
+                    siblings.add(new Journal.Restore(Journal.Restore.Kind.BIND, f.bdf(), d));
+                });
             }
         }
+        toRestore(siblings, Step.UNBIND, device); // durable with the intent: sysfs forgets a function's driver once it is unbound
+        var intent = intentOnceTouched(Step.UNBIND, device);
         if (!topology.isUnbound(bdf)) writes.add(new Write(topology.sysfs().pciDriver(driver).resolve("unbind"), bdf + "\n"));
         if (writes.isEmpty()) return ended(intent, new StepResult(Step.UNBIND, Outcome.OK, 0, "already unbound"), device, method);
         BooleanSupplier done = () -> topology.isUnbound(bdf)
@@ -445,17 +465,22 @@ final class Recovery {
      * whatever the reset did. The kernel's write returns when the reset is done.
      */
     private StepResult reset(GpuDevice device, RecoveryMethod method) throws JournalException {
+        var function = topology.functionDir(device.bdf());
+        var wanted = policy.methods().resetMethod();
+        var original = function.flatMap(f -> Sysfs.readTrimmed(f.resolve("reset_method")));
+        String restoreTo = original.filter(o -> !o.isBlank()).orElse("default");
+        // durable with the intent: a daemon that dies after the write leaves the next start to write it back
+        if (!wanted.isEmpty() && function.isPresent()) {
+            toRestore(List.of(new Journal.Restore(Journal.Restore.Kind.RESET_METHOD, device.bdf(), restoreTo)), Step.RESET, device);
+        }
         var intent = intentOnceTouched(Step.RESET, device);
         long t0 = System.nanoTime();
-        var function = topology.functionDir(device.bdf());
         Outcome outcome = Outcome.OK;
         String detail;
         if (function.isEmpty()) {
             return ended(intent, new StepResult(Step.RESET, Outcome.ERROR, 0, device.bdf() + " is gone from sysfs"), device, method);
         }
         Path resetMethod = function.get().resolve("reset_method");
-        var wanted = policy.methods().resetMethod();
-        var original = Sysfs.readTrimmed(resetMethod);
         String how = original.map(o -> "reset_method '" + o + "'").orElse("");
         touched = true; // a write that fails may still have been carried out
         try {
@@ -473,7 +498,7 @@ final class Recovery {
             outcome = Outcome.ERROR;
             detail = "reset: " + e.getMessage();
         } finally {
-            if (!wanted.isEmpty()) restoreResetMethod = Optional.of(new Write(resetMethod, original.filter(o -> !o.isBlank()).orElse("default") + "\n"));
+            if (!wanted.isEmpty()) restoreResetMethod = Optional.of(new Write(resetMethod, restoreTo + "\n"));
         }
         return ended(intent, new StepResult(Step.RESET, outcome, (System.nanoTime() - t0) / 1_000_000, detail), device, method);
     }

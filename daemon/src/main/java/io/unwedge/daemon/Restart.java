@@ -135,6 +135,58 @@ final class Restart {
         }
         try (pass) {
             reconcile(steps, story, unbindTookEffect, failedStep);
+            putBack();
+        }
+    }
+
+    /**
+     * What the recovery changed besides the GPU's driver, put back whatever became of the GPU: the functions
+     * its reset unbound with it bound to their drivers again, the {@code reset_method} it replaced written
+     * back. Each only where sysfs shows it still needed; a failure is said with the command to do it by hand.
+     */
+    private void putBack() {
+        List<Journal.Restore> items;
+        try {
+            items = journal.toRestore(row.id());
+        } catch (JournalException e) {
+            log.error("journal-failed", "recovery", row.id(), "bdf", row.bdf(), "error", e.getMessage(),
+                    "cannot read what the recovery changed besides the driver: its siblings and reset_method are left as they are");
+            return;
+        }
+        for (var r : items) {
+            var function = topology.functionDir(r.bdf());
+            if (function.isEmpty()) continue; // gone: nothing to put back on
+            Path attribute;
+            String value;
+            switch (r.kind()) {
+                case BIND -> {
+                    if (!topology.isUnbound(r.bdf())) continue;
+                    try {
+                        attribute = topology.sysfs().pciDriver(r.value()).resolve("bind");
+                    } catch (IllegalArgumentException e) {
+                        log.error("restart-put-back", "recovery", row.id(), "bdf", r.bdf(), "driver", r.value(), "error", e.getMessage(), "left unbound");
+                        continue;
+                    }
+                    value = r.bdf() + "\n";
+                }
+                case RESET_METHOD -> {
+                    attribute = function.get().resolve("reset_method");
+                    if (io.unwedge.host.sysfs.Sysfs.readTrimmed(attribute).filter(r.value()::equals).isPresent()) continue;
+                    value = r.value() + "\n";
+                }
+                default -> throw new AssertionError(r.kind());
+            }
+            try {
+                writer.write(attribute, value);
+                if (r.kind() == Journal.Restore.Kind.BIND) await(() -> !topology.isUnbound(r.bdf()), timeouts.bind());
+                boolean done = r.kind() != Journal.Restore.Kind.BIND || !topology.isUnbound(r.bdf());
+                log.log(done ? EventLog.Level.INFO : EventLog.Level.ERROR, "restart-put-back", "recovery", row.id(), "bdf", r.bdf(),
+                        "what", r.kind(), "value", r.value(), done ? "the recovery had changed it: put back"
+                                : "bind written, but not bound within " + timeouts.bind().toMillis() + " ms");
+            } catch (IOException | TimeoutException e) {
+                log.error("restart-put-back", "recovery", row.id(), "bdf", r.bdf(), "what", r.kind(), "value", r.value(), "error", e.getMessage(),
+                        "do it by hand: echo '" + value.strip() + "' > " + attribute);
+            }
         }
     }
 

@@ -158,6 +158,54 @@ class RestartTest {
     }
 
     /**
+     * A bus reset cut short in its reset: the GPU and its audio function were unbound, and reset_method was
+     * changed (here to nothing at all: the sim's GPU with an audio function supports flr alone). The journal has what the reset changed besides the GPU's driver (v6), so
+     * the restart binds the audio function back to its own driver and writes the original reset_method back.
+     */
+    @Test
+    void aResetCutShortHasItsAudioFunctionBoundBackAndItsResetMethodWrittenBack() throws Exception {
+        long[] id = new long[1];
+        String[] original = new String[1];
+        try (var rig = new Rig(dir, 1, Rig.timeouts(3000, 100), io.unwedge.daemon.RecoveryPolicy.DEFAULT,
+                io.unwedge.sim.VirtualHost.Options.DEFAULT, (journal, host, model) -> {
+            var gpu = host.gpus().getFirst();
+            var audio = gpu.audioBdf().orElseThrow();
+            var resetMethod = host.functionDir(gpu).resolve("reset_method");
+            original[0] = Files.readString(resetMethod).strip();
+            var event = wedge(gpu.devpath() + "/drm/card0");
+            id[0] = journal.beginRecovery(journal.recordEvent(event, Instant.now()), event);
+            journal.driver(id[0], "xe", RecoveryMethod.BUS_RESET);
+            journal.toRestore(id[0], java.util.List.of(new Journal.Restore(Journal.Restore.Kind.BIND, audio, "snd_hda_intel")));
+            journal.stepEnded(journal.intent(id[0], Step.UNBIND), new StepResult(Step.UNBIND, Outcome.OK, 3, "wrote"));
+            journal.toRestore(id[0], java.util.List.of(new Journal.Restore(Journal.Restore.Kind.RESET_METHOD, gpu.bdf(), original[0])));
+            journal.intent(id[0], Step.RESET); // the daemon died in the reset
+            // what its writes did before it died
+            Files.writeString(host.sys().resolve("bus/pci/drivers/snd_hda_intel/unbind"), audio + "\n");
+            unbindByHand(host, gpu);
+            Files.writeString(resetMethod, "\n"); // every method disabled: the one other value the sim takes beside its audio function
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (Files.exists(host.functionDir(gpu, audio).resolve("driver"))) {
+                if (System.nanoTime() > deadline) throw new AssertionError("the sim did not unbind the audio function");
+                Thread.sleep(5);
+            }
+        })) {
+            awaitNoneUnfinished(rig);
+            var gpu = rig.gpu(0);
+            var audio = rig.host.gpus().getFirst().audioBdf().orElseThrow();
+            assertThat(rig.journal.show(id[0]).orElseThrow().recovery().result()).as(rig.log()).contains("recovered");
+            assertThat(rig.topology.isUp(gpu.bdf())).isTrue();
+            // put back after the row is closed: wait for the last of it
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (!rig.log().contains("what=reset_method") && System.nanoTime() < deadline) Thread.sleep(10);
+            assertThat(rig.topology.isUnbound(audio)).as("the audio function bound back: " + rig.log()).isFalse();
+            assertThat(Files.readString(rig.host.functionDir(rig.host.gpus().getFirst()).resolve("reset_method")).strip())
+                    .as("reset_method written back").isEqualTo(original[0]).isNotEmpty();
+            assertThat(rig.log()).contains("restart-put-back recovery=" + id[0] + " bdf=" + audio + " what=bind value=snd_hda_intel")
+                    .contains("restart-put-back recovery=" + id[0] + " bdf=" + gpu.bdf() + " what=reset_method");
+        }
+    }
+
+    /**
      * A restart's bind holds the gate as a recovery's steps do: with the host-wide cap of one, a wedge of the
      * other GPU while the restart binds card0 back waits for it, and its first step comes after the restart's end.
      */

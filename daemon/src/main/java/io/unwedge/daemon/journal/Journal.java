@@ -213,6 +213,76 @@ public final class Journal implements AutoCloseable {
         });
     }
 
+    /**
+     * Something a restart must put back if the daemon dies before the recovery ends: a function to bind to
+     * {@code value} (a driver), or the {@code reset_method} to write back as {@code value}.
+     */
+    public record Restore(Kind kind, PciAddress bdf, String value) {
+        public enum Kind {
+            BIND("bind"), RESET_METHOD("reset_method");
+
+            private final String token;
+
+            Kind(String token) {
+                this.token = token;
+            }
+
+            @Override
+            public String toString() {
+                return token;
+            }
+
+            static Kind of(String token) throws SQLException {
+                for (var k : values()) if (k.token.equals(token)) return k;
+                throw new SQLException("unknown restore kind in journal: " + token);
+            }
+        }
+
+        public Restore {
+            java.util.Objects.requireNonNull(kind);
+            java.util.Objects.requireNonNull(bdf);
+            if (value == null || value.isBlank()) throw new IllegalArgumentException("a restore needs a value");
+        }
+    }
+
+    /**
+     * What a restart must put back if the daemon dies from here, in one transaction; durable with the next
+     * intent, which the caller writes before the step that changes it.
+     */
+    public synchronized void toRestore(long recoveryId, List<Restore> items) throws JournalException {
+        if (items.isEmpty()) return;
+        String what = "record what recovery " + recoveryId + " must put back";
+        eventually(() -> {
+            try {
+                return inTransaction(() -> {
+                    for (var r : items) {
+                        try (var s = prepare("INSERT INTO restore (recovery_id, kind, bdf, value) VALUES (?, ?, ?, ?)",
+                                recoveryId, r.kind().toString(), r.bdf().toString(), r.value())) {
+                            s.executeUpdate();
+                        }
+                    }
+                    return null;
+                });
+            } catch (SQLException e) {
+                throw failed(what, e);
+            }
+        });
+    }
+
+    /** What {@link #toRestore(long, List)} recorded for the recovery, in order. */
+    public synchronized List<Restore> toRestore(long recoveryId) throws JournalException {
+        try (var s = prepare("SELECT kind, bdf, value FROM restore WHERE recovery_id = ? ORDER BY id", recoveryId); var rs = s.executeQuery()) {
+            var out = new ArrayList<Restore>();
+            while (rs.next()) {
+                out.add(new Restore(Restore.Kind.of(rs.getString(1)),
+                        PciAddress.parse(rs.getString(2)).orElseThrow(() -> new SQLException("bad bdf in journal")), rs.getString(3)));
+            }
+            return out;
+        } catch (SQLException e) {
+            throw failed("read what recovery " + recoveryId + " must put back", e);
+        }
+    }
+
     /** Records that {@code step} is about to run; durable when this returns. */
     public synchronized Intent intent(long recoveryId, Step step) throws JournalException {
         return intent(recoveryId, step, null);
@@ -566,6 +636,7 @@ public final class Journal implements AutoCloseable {
                 s.execute("DELETE FROM drains WHERE recovery_id IN (SELECT id FROM doomed)"); // before the steps they name
                 s.execute("DELETE FROM steps WHERE recovery_id IN (SELECT id FROM doomed)");
                 s.execute("DELETE FROM restarts WHERE recovery_id IN (SELECT id FROM doomed)");
+                s.execute("DELETE FROM restore WHERE recovery_id IN (SELECT id FROM doomed)");
                 s.execute("DELETE FROM recoveries WHERE id IN (SELECT id FROM doomed)");
                 String doomedTelemetry = "SELECT id FROM telemetry WHERE event_id IN (SELECT event_id FROM doomed)"
                         + " AND event_id NOT IN (SELECT event_id FROM recoveries)";

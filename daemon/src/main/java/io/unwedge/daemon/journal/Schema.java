@@ -129,7 +129,18 @@ final class Schema {
                       bytes        INTEGER NOT NULL CHECK (bytes >= 0),
                       sha256       TEXT    NOT NULL CHECK (length(sha256) = 64 AND sha256 NOT GLOB '*[^0-9a-f]*'),
                       truncated    INTEGER NOT NULL CHECK (truncated IN (0, 1))
-                    )""", "CREATE INDEX devcoredumps_by_telemetry ON devcoredumps(telemetry_id)"));
+                    )""", "CREATE INDEX devcoredumps_by_telemetry ON devcoredumps(telemetry_id)"),
+            // v6: what a restart must put back besides the GPU's driver, written before the step that changes it:
+            // a function a reset unbound with the GPU (its audio one) and the driver to bind it to, or the
+            // reset_method a reset replaced and the value to write back. sysfs forgets both once they change.
+            List.of("""
+                    CREATE TABLE restore (
+                      id          INTEGER PRIMARY KEY,
+                      recovery_id INTEGER NOT NULL REFERENCES recoveries(id),
+                      kind        TEXT    NOT NULL CHECK (kind IN ('bind', 'reset_method')),
+                      bdf         TEXT    NOT NULL,
+                      value       TEXT    NOT NULL CHECK (length(value) > 0)
+                    )""", "CREATE INDEX restore_by_recovery ON restore(recovery_id)"));
 
     static final int CURRENT = MIGRATIONS.size();
 

@@ -94,7 +94,7 @@ class JournalTest extends JournalFileTest {
             }
             try (var rs = s.executeQuery("SELECT version FROM schema_version")) {
                 rs.next();
-                assertThat(rs.getInt(1)).isEqualTo(Schema.CURRENT).isEqualTo(5);
+                assertThat(rs.getInt(1)).isEqualTo(Schema.CURRENT).isEqualTo(6);
                 assertThat(rs.next()).as("one row").isFalse();
             }
         }
@@ -251,6 +251,31 @@ class JournalTest extends JournalFileTest {
             j.stepEnded(j.intent(next, Step.BIND), new StepResult(Step.BIND, Outcome.OK, 1, "restart: bound"));
             assertThat(j.leftUnbound()).isEmpty();
         }
+    }
+
+    @Test
+    void whatARestartMustPutBackIsKeptInOrderAndPrunedWithItsRecovery() throws Exception {
+        var audio = io.unwedge.core.PciAddress.parse("0000:03:00.1").orElseThrow();
+        var gpu = io.unwedge.core.PciAddress.parse("0000:03:00.0").orElseThrow();
+        try (var j = Journal.open(dir, clock, log)) {
+            var e = wedge("card0", "0000:03:00.0", 1);
+            long old = j.beginRecovery(j.recordEvent(e, clock.instant()), e);
+            j.toRestore(old, List.of(new Journal.Restore(Journal.Restore.Kind.BIND, audio, "snd_hda_intel")));
+            j.toRestore(old, List.of(new Journal.Restore(Journal.Restore.Kind.RESET_METHOD, gpu, "flr bus")));
+            j.toRestore(old, List.of()); // nothing: no row
+            assertThat(j.toRestore(old)).containsExactly(new Journal.Restore(Journal.Restore.Kind.BIND, audio, "snd_hda_intel"),
+                    new Journal.Restore(Journal.Restore.Kind.RESET_METHOD, gpu, "flr bus"));
+            j.endRecovery(old, report(e, RecoveryReport.Result.RECOVERED, List.of()));
+            clock.advance(Duration.ofDays(100));
+            long now = recordOne(j, wedge("card0", "0000:03:00.0", 2));
+            assertThat(j.toRestore(now)).isEmpty();
+            assertThat(j.prune(Duration.ofDays(90), 64L << 20).byAge()).isEqualTo(1);
+            assertThat(j.toRestore(old)).isEmpty();
+        }
+        assertThat(count("SELECT count(*) FROM restore")).isZero();
+        assertThat(count("PRAGMA foreign_key_check")).as("no row left pointing at a deleted one").isZero();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new Journal.Restore(Journal.Restore.Kind.BIND, audio, " "))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

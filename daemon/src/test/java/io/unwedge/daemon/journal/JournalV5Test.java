@@ -166,7 +166,7 @@ class JournalV5Test extends JournalFileTest {
                     .satisfies(t -> assertThat(t.dumps()).containsExactly(DUMP1));
             j.stepEnded(j.intent(1, Step.UNBIND), new StepResult(Step.UNBIND, Outcome.OK, 1, "unbound"));
         }
-        assertThat(count("SELECT version FROM schema_version")).isEqualTo(5);
+        assertThat(count("SELECT version FROM schema_version")).isEqualTo(Schema.CURRENT);
         assertThat(count("SELECT count(*) FROM schema_version")).isEqualTo(1);
         assertThat(count("SELECT count(*) FROM devcoredumps")).as("only the new row's").isEqualTo(1);
         assertThat(count("SELECT count(*) FROM telemetry")).isEqualTo(v >= 3 ? 2 : 1);
