@@ -216,6 +216,14 @@ class ExportTest {
         assertThat(later).extracting(m -> m.get("kind") + " " + m.getOrDefault("bdf", m.get("recovery_id")))
                 .containsExactly("event 0000:03:00.0", "recovery 0000:03:00.0", "restart 2", "quarantine 0000:03:00.0");
 
+        // a row since the cut names a recovery begun before it: the recovery and its event come along
+        var restartOnly = lines(export(clock, new Journal.ExportFilter(Optional.of(T0.plusSeconds(62)), Optional.empty(), Optional.empty()), 4));
+        assertThat(restartOnly).extracting(m -> m.get("kind") + " " + m.getOrDefault("bdf", m.get("recovery_id")))
+                .containsExactly("event 0000:03:00.0", "recovery 0000:03:00.0", "restart 2", "quarantine 0000:03:00.0");
+        var drainsOnly = lines(export(clock, new Journal.ExportFilter(Optional.of(T0.plusMillis(5)), Optional.empty(), Optional.empty()), 11));
+        assertThat(drainsOnly).extracting(m -> m.get("kind")).containsExactly("event", "event", "event", "recovery", "recovery",
+                "drain", "drain", "restart", "telemetry", "quarantine", "quarantine");
+
         var gpu1 = PciAddress.parse("0000:06:00.0").orElseThrow();
         var one = lines(export(clock, new Journal.ExportFilter(Optional.empty(), Optional.of(gpu1), Optional.empty()), 7));
         assertThat(one).extracting(m -> m.get("kind")).containsExactly("event", "event", "recovery", "drain", "drain", "telemetry", "quarantine");
@@ -223,6 +231,22 @@ class ExportTest {
 
         var card0 = lines(export(clock, new Journal.ExportFilter(Optional.empty(), Optional.empty(), Optional.of("card0")), 4));
         assertThat(card0).extracting(m -> m.get("kind")).containsExactly("event", "recovery", "restart", "quarantine");
+    }
+
+    @Test
+    void anEscalationSinceTheCutBringsTheAttemptItFollowsAlong() throws Exception {
+        var clock = new Clock();
+        var log = new EventLog(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), clock, EventLog.Level.INFO);
+        try (var j = Journal.open(dir, clock, log)) {
+            var e = wedge("card1", "0000:06:00.0", 5208);
+            long event = j.recordEvent(e, clock.instant());
+            long first = j.beginRecovery(event, e);
+            clock.now = T0.plusSeconds(100);
+            j.beginEscalation(event, e, first);
+        }
+        var rows = lines(export(clock, new Journal.ExportFilter(Optional.of(T0.plusSeconds(50)), Optional.empty(), Optional.empty()), 3));
+        assertThat(rows).extracting(m -> m.get("kind") + " " + m.get("id") + " " + m.getOrDefault("escalated_from", "-"))
+                .containsExactly("event 1 -", "recovery 1 " + StrictJson.NULL, "recovery 2 1");
     }
 
     @Test

@@ -931,6 +931,20 @@ public final class Journal implements AutoCloseable {
     }
 
     /**
+     * The recoveries an export since {@code ?1} holds: those started since, those with a drain or a restart row
+     * since (the row names its recovery), and the attempts each escalated from, however old: no exported row
+     * names a recovery the export lacks.
+     */
+    private static final String EXPORTED_RECOVERIES = """
+            WITH RECURSIVE exported(id) AS (
+              SELECT id FROM recoveries r WHERE ?1 IS NULL OR r.started_at >= ?1
+                OR EXISTS (SELECT 1 FROM drains d WHERE d.recovery_id = r.id AND d.at >= ?1)
+                OR EXISTS (SELECT 1 FROM restarts x WHERE x.recovery_id = r.id AND x.at >= ?1)
+              UNION SELECT r.escalated_from FROM recoveries r JOIN exported e ON r.id = e.id WHERE r.escalated_from IS NOT NULL
+            )
+            """;
+
+    /**
      * Everything the journal holds that {@code filter} matches, kind by kind, in the order a reader needs them
      * (an event before the recoveries and telemetry naming it, a recovery before its drains and restarts):
      * events, recoveries with their steps, drains, restarts, telemetry, quarantines; each kind oldest first.
@@ -946,9 +960,9 @@ public final class Journal implements AutoCloseable {
         try {
             c.setAutoCommit(false);
             try {
-                try (var s = prepare("""
+                try (var s = prepare(EXPORTED_RECOVERIES + """
                         SELECT id, received_at, seqnum, card, bdf, methods, task, raw FROM events
-                        WHERE (?1 IS NULL OR received_at >= ?1 OR id IN (SELECT event_id FROM recoveries WHERE started_at >= ?1))
+                        WHERE (?1 IS NULL OR received_at >= ?1 OR id IN (SELECT event_id FROM recoveries WHERE id IN exported))
                           AND (?2 IS NULL OR bdf = ?2) AND (?3 IS NULL OR card = ?3) ORDER BY id""", since, bdf, card);
                      var rs = s.executeQuery()) {
                     while (rs.next()) {
@@ -959,8 +973,8 @@ public final class Journal implements AutoCloseable {
                     }
                 }
                 var ids = new ArrayList<Long>();
-                try (var s = prepare("""
-                        SELECT id FROM recoveries WHERE (?1 IS NULL OR started_at >= ?1) AND (?2 IS NULL OR bdf = ?2)
+                try (var s = prepare(EXPORTED_RECOVERIES + """
+                        SELECT id FROM recoveries WHERE id IN exported AND (?2 IS NULL OR bdf = ?2)
                           AND (?3 IS NULL OR card = ?3) ORDER BY id""", since, bdf, card); var rs = s.executeQuery()) {
                     while (rs.next()) ids.add(rs.getLong(1));
                 }
