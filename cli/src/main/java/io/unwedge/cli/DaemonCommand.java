@@ -118,7 +118,8 @@ final class DaemonCommand implements Callable<Integer> {
             var udev = bindUeventSocket(socketPath(socket, sysfs, state), log);
             var servedBy = new java.util.concurrent.atomic.AtomicReference<Supervisor>();
             try (var journal = Journal.open(state, InstantSource.system(), log);
-                 var retention = Retention.start(journal, log, Duration.ofDays(settings.retainDays()), (long) settings.retainMb() << 20, Retention.DAILY);
+                 var retention = Retention.start(journal, log, Duration.ofDays(settings.retainDays()), (long) settings.retainMb() << 20,
+                         config.safetyMemory(), Retention.DAILY);
                  var sdNotify = SdNotify.fromEnvironment(System.getenv())) {
                 var notifier = new SystemdNotifier(sdNotify, log);
                 var heartbeat = new LoopHeartbeat();

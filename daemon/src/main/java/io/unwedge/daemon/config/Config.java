@@ -47,6 +47,23 @@ public record Config(Daemon daemon, Timeouts timeouts, Drain drain, Recovery rec
     /** Where the daemon looks when no file is named. */
     public static final Path DEFAULT_FILE = Path.of("/etc/unwedge/unwedge.toml");
 
+    /**
+     * How far back each safety rule counts in the journal, by the keys that set it: the budget's window, the
+     * flap rule's span, and the offence rule's lookback (two windows). Retention must keep that much.
+     */
+    public static Map<String, Duration> safetyLookbacks(Safety safety, None none) {
+        var needs = new java.util.LinkedHashMap<String, Duration>();
+        needs.put("[safety] budget_window", safety.budgetWindow());
+        needs.put("[safety] flap_window × flap_count", safety.flapWindow().multipliedBy(safety.flapCount()));
+        needs.put("[none] offence_window × 2 (the lookback)", none.offenceWindow().multipliedBy(2));
+        return needs;
+    }
+
+    /** The longest of {@link #safetyLookbacks}: no pruning may delete a recovery or telemetry row younger than this. */
+    public Duration safetyMemory() {
+        return safetyLookbacks(safety, none).values().stream().max(Duration::compareTo).orElseThrow();
+    }
+
     /** A config file is read whole; a bigger one is a mistake (or /dev/zero). */
     public static final int MAX_BYTES = 1 << 20;
 

@@ -92,11 +92,7 @@ final class ConfigReader {
      * or an offence count would come out too low: the rule would allow more than it says.
      */
     private void retentionCoversTheWindows(Toml.Table root, Config.Daemon daemon, Config.Safety safety, Config.None none) {
-        var needs = new java.util.LinkedHashMap<String, Duration>();
-        needs.put("[safety] budget_window", safety.budgetWindow());
-        needs.put("[safety] flap_window × flap_count", safety.flapWindow().multipliedBy(safety.flapCount()));
-        needs.put("[none] offence_window × 2 (the lookback)", none.offenceWindow().multipliedBy(2));
-        var most = needs.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow();
+        var most = Config.safetyLookbacks(safety, none).entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow();
         Duration keeps = Duration.ofDays(daemon.retainDays());
         if (keeps.compareTo(most.getValue()) >= 0) return;
         long days = (most.getValue().toHours() + 23) / 24;

@@ -534,8 +534,9 @@ public final class Journal implements AutoCloseable {
     /**
      * Deletes recoveries (with their steps, restarts, events and the events' telemetry, its devcoredump rows and the
      * dump files they name) started more than
-     * {@code maxAge} ago, then, while the data is larger than {@code maxBytes}, the oldest others; never one
-     * {@link #KEPT} names. Telemetry of an event no recovery came of (a {@code none} wedge) goes with its event,
+     * {@code maxAge} ago, then, while the data is larger than {@code maxBytes}, the oldest others started more
+     * than {@code keep} ago (what the safety rules count: a budget or an offence count must not come out low
+     * because the journal was full); never one {@link #KEPT} names. Telemetry of an event no recovery came of (a {@code none} wedge) goes with its event,
      * by age and then, oldest first, by size; a quarantine released more than {@code maxAge} ago goes, an
      * active one never. Then
      * gives the space back: {@code wal_checkpoint(TRUNCATE)}, {@code VACUUM}, and a checkpoint again.
@@ -551,7 +552,7 @@ public final class Journal implements AutoCloseable {
      *
      * <p>This holds the journal's lock throughout: a recovery's intent waits for it (it is not lost).
      */
-    public synchronized Pruned prune(java.time.Duration maxAge, long maxBytes) throws JournalException {
+    public synchronized Pruned prune(java.time.Duration maxAge, long maxBytes, java.time.Duration keep) throws JournalException {
         if (maxAge.isNegative() || maxAge.isZero()) throw new IllegalArgumentException("maxAge must be positive: " + maxAge);
         if (maxBytes < 1) throw new IllegalArgumentException("maxBytes must be positive: " + maxBytes);
         long before = bytesOnDisk();
@@ -568,12 +569,14 @@ public final class Journal implements AutoCloseable {
             long quarantines = deleteReleasedQuarantines(cutoff);
             long bySize = 0;
             boolean under;
+            long keepCutoff = us(now.minus(keep));
+            long sizeOrphanCutoff = Math.min(keepCutoff, us(now.minus(ORPHAN_EVENT_GRACE)));
             while (!(under = usedBytes() <= maxBytes)) {
-                long[] n = deleteRecoveries("1", 0L, SIZE_BATCH);
-                long[] t = deleteTelemetryOnlyEvents(us(now.minus(ORPHAN_EVENT_GRACE)), SIZE_BATCH);
+                long[] n = deleteRecoveries("r.started_at < ?1", keepCutoff, SIZE_BATCH);
+                long[] t = deleteTelemetryOnlyEvents(sizeOrphanCutoff, SIZE_BATCH);
                 if (n[0] == 0 && t[0] == 0) break; // only kept rows left
                 bySize += n[0];
-                events += n[1] + t[0] + deleteOrphanEvents(us(now.minus(ORPHAN_EVENT_GRACE)));
+                events += n[1] + t[0] + deleteOrphanEvents(sizeOrphanCutoff);
                 telemetry += n[2] + t[1];
             }
             if (byAge + bySize + events + telemetry + quarantines > 0) {

@@ -50,6 +50,14 @@ class ConfigTest {
     }
 
     @Test
+    void theSafetyMemoryIsTheLongestLookbackOfTheRules() throws Exception {
+        // defaults: budget_window 1h, flap_window 10m × flap_count 3 = 30m, offence_window 1h × 2 = 2h
+        assertThat(parse("").safetyMemory()).isEqualTo(java.time.Duration.ofHours(2));
+        assertThat(parse("[safety]\nbudget_window = \"5h\"\n").safetyMemory()).isEqualTo(java.time.Duration.ofHours(5));
+        assertThat(parse("[safety]\nflap_window = \"1h\"\nflap_count = 4\n").safetyMemory()).isEqualTo(java.time.Duration.ofHours(4));
+    }
+
+    @Test
     void anEmptyFileIsTheDefaultsAndTheDefaultsAreTheDocumentedOnes() throws Exception {
         assertThat(parse("")).isEqualTo(Config.DEFAULT);
         assertThat(parse("# nothing but a comment\n\n[daemon]\n[drain]\n")).isEqualTo(Config.DEFAULT);

@@ -269,7 +269,7 @@ class JournalTest extends JournalFileTest {
             clock.advance(Duration.ofDays(100));
             long now = recordOne(j, wedge("card0", "0000:03:00.0", 2));
             assertThat(j.toRestore(now)).isEmpty();
-            assertThat(j.prune(Duration.ofDays(90), 64L << 20).byAge()).isEqualTo(1);
+            assertThat(j.prune(Duration.ofDays(90), 64L << 20, java.time.Duration.ZERO).byAge()).isEqualTo(1);
             assertThat(j.toRestore(old)).isEmpty();
         }
         assertThat(count("SELECT count(*) FROM restore")).isZero();
@@ -294,7 +294,7 @@ class JournalTest extends JournalFileTest {
             clock.advance(Duration.ofDays(100));
             long a7 = recordOne(j, wedge("card0", "0000:03:00.0", 7));
 
-            var p = j.prune(Duration.ofDays(90), 64L << 20);
+            var p = j.prune(Duration.ofDays(90), 64L << 20, java.time.Duration.ZERO);
 
             assertThat(p.byAge()).isEqualTo(2);
             assertThat(p.bySize()).isZero();
@@ -308,11 +308,29 @@ class JournalTest extends JournalFileTest {
             assertThat(j.show(b3).orElseThrow().steps()).extracting(StepRow::step).containsExactly(Step.UNBIND);
             assertThat(j.show(b4).orElseThrow().steps()).hasSize(4);
             // the next prune finds nothing more to do
-            assertThat(j.prune(Duration.ofDays(90), 64L << 20).byAge()).isZero();
+            assertThat(j.prune(Duration.ofDays(90), 64L << 20, java.time.Duration.ZERO).byAge()).isZero();
         }
         assertThat(count("SELECT count(*) FROM steps WHERE recovery_id IN (" + 1 + ", " + 2 + ")")).isZero();
         assertThat(count("SELECT count(*) FROM events")).isEqualTo(4);
         assertThat(count("PRAGMA foreign_key_check")).as("no row left pointing at a deleted one").isZero();
+    }
+
+    /** The safety rules count recent recoveries: a full journal must not make a budget or a flap count come out low. */
+    @Test
+    void sizePruningKeepsWhatTheSafetyRulesCount() throws Exception {
+        try (var j = Journal.open(dir, clock, log)) {
+            var ids = new java.util.ArrayList<Long>();
+            for (int i = 0; i < 40; i++) {
+                ids.add(recordOne(j, wedge("card0", "0000:03:00.0", i)));
+                clock.advance(Duration.ofMinutes(1));
+            }
+            // now is 40 min after the first (and a little: each recording takes clock time); the rules look 15.5 min back
+            var p = j.prune(Duration.ofDays(90), 1, Duration.ofSeconds(15 * 60 + 30));
+            assertThat(p.underCap()).as("the cap cannot be met without undercounting").isFalse();
+            var left = j.history(Optional.empty(), Optional.empty(), Optional.empty(), 1000).stream().map(RecoveryRow::id).sorted().toList();
+            assertThat(left).as("the ones started in the last 15.5 min, all of them").isEqualTo(ids.subList(25, 40));
+            assertThat(p.bySize()).isEqualTo(25);
+        }
     }
 
     @Test
@@ -335,7 +353,7 @@ class JournalTest extends JournalFileTest {
             long cap = 1L << 20;
             assertThat(j.bytesOnDisk()).isGreaterThan(4 * cap);
 
-            var p = j.prune(Duration.ofDays(90), cap);
+            var p = j.prune(Duration.ofDays(90), cap, java.time.Duration.ZERO);
 
             assertThat(p.byAge()).isZero();
             assertThat(p.bySize()).isPositive();
@@ -349,7 +367,7 @@ class JournalTest extends JournalFileTest {
             assertThat(left.getLast()).isEqualTo(p.bySize() + 1);
 
             // a cap nothing fits under: everything but the last of each device goes, and it says so
-            var tiny = j.prune(Duration.ofDays(90), 1);
+            var tiny = j.prune(Duration.ofDays(90), 1, java.time.Duration.ZERO);
             assertThat(tiny.underCap()).isFalse();
             assertThat(j.history(Optional.empty(), Optional.empty(), Optional.empty(), 1000)).extracting(RecoveryRow::id)
                     .containsExactly(last1, last0);
@@ -368,14 +386,14 @@ class JournalTest extends JournalFileTest {
             recordOne(j, wedge("card0", "0000:03:00.0", 1));
             recordOne(j, wedge("card0", "0000:03:00.0", 2));
             clock.advance(Duration.ofDays(100));
-            try (var r = Retention.start(j, log, Duration.ofDays(90), 64L << 20, Duration.ofDays(1))) {
+            try (var r = Retention.start(j, log, Duration.ofDays(90), 64L << 20, Duration.ofDays(7), Duration.ofDays(1))) {
                 long deadline = System.nanoTime() + 10_000_000_000L;
                 while (!logBytes.toString(StandardCharsets.UTF_8).contains("journal-pruned") && System.nanoTime() < deadline) Thread.sleep(10);
             }
             assertThat(logBytes.toString(StandardCharsets.UTF_8)).contains("journal-pruned", "by_age=1");
             assertThat(j.history(Optional.empty(), Optional.empty(), Optional.empty(), 10)).hasSize(1);
             j.close();
-            try (var r = new Retention(j, log, Duration.ofDays(90), 1)) {
+            try (var r = new Retention(j, log, Duration.ofDays(90), 1, Duration.ZERO)) {
                 r.runOnce(); // a closed journal: logged, not thrown
             }
             assertThat(logBytes.toString(StandardCharsets.UTF_8)).contains("journal-prune-failed");

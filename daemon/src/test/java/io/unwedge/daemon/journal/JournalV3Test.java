@@ -281,7 +281,7 @@ class JournalV3Test extends JournalFileTest {
             j.quarantine(PciAddress.parse("0000:0a:00.0").orElseThrow(), "recent, released", QuarantineMode.UNBOUND);
             j.release(PciAddress.parse("0000:0a:00.0").orElseThrow(), "cli:root");
 
-            var p = j.prune(Duration.ofDays(90), 64L << 20);
+            var p = j.prune(Duration.ofDays(90), 64L << 20, java.time.Duration.ZERO);
 
             assertThat(p.byAge()).as("the old GPU0 chain, both of it").isEqualTo(2);
             assertThat(p.telemetry()).as("the chain's event's, and the old none wedge's").isEqualTo(2);
@@ -298,7 +298,7 @@ class JournalV3Test extends JournalFileTest {
                     .extracting(TelemetryRow.Devcoredump::file).containsExactly(Path.of("/s/k.bin"));
             assertThat(j.offences("glxgears", Optional.of("/usr/bin/glxgears"), Instant.EPOCH)).containsExactly(T0.plus(Duration.ofDays(100)));
             assertThat(j.quarantined()).extracting(QuarantineRow::reason).containsExactly("old and still active");
-            assertThat(j.prune(Duration.ofDays(90), 64L << 20)).satisfies(again -> {
+            assertThat(j.prune(Duration.ofDays(90), 64L << 20, java.time.Duration.ZERO)).satisfies(again -> {
                 assertThat(again.byAge() + again.events() + again.telemetry() + again.quarantines()).isZero();
             });
         }
@@ -322,7 +322,7 @@ class JournalV3Test extends JournalFileTest {
             // the age limit falls between the first attempt and its escalation
             clock.advance(Duration.ofDays(90).minusSeconds(15));
 
-            var p = j.prune(Duration.ofDays(90), 64L << 20);
+            var p = j.prune(Duration.ofDays(90), 64L << 20, java.time.Duration.ZERO);
 
             assertThat(p.byAge()).as("the first by age, its escalation with it").isEqualTo(2);
             assertThat(j.show(first)).isEmpty();
@@ -345,7 +345,7 @@ class JournalV3Test extends JournalFileTest {
             long cap = 1L << 20;
             assertThat(j.bytesOnDisk()).isGreaterThan(2 * cap);
 
-            var p = j.prune(Duration.ofDays(90), cap);
+            var p = j.prune(Duration.ofDays(90), cap, java.time.Duration.ZERO);
 
             assertThat(p.byAge()).isZero();
             assertThat(p.bySize()).as("no recoveries").isZero();

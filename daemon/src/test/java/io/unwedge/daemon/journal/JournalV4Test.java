@@ -105,7 +105,7 @@ class JournalV4Test extends JournalFileTest {
             j.recordDrain(kept, Optional.of(intent2), List.of(XORG));
             j.endRecovery(kept, report(e2, RecoveryReport.Result.REFUSED, List.of()));
 
-            assertThat(j.prune(Duration.ofDays(90), 64L << 20).byAge()).isEqualTo(1);
+            assertThat(j.prune(Duration.ofDays(90), 64L << 20, java.time.Duration.ZERO).byAge()).isEqualTo(1);
             assertThat(j.drains(old)).isEmpty();
             assertThat(j.drains(kept)).extracting(DrainRow::holder).containsExactly(XORG);
         }

@@ -57,7 +57,7 @@ class JournalV5Test extends JournalFileTest {
             clock.advance(java.time.Duration.ofDays(40));
             j.recordTelemetry(j.recordEvent(e, clock.instant()), e, Optional.of("/usr/bin/glxgears"),
                     List.of(new TelemetryRow.Devcoredump(kept, 5, DUMP1.sha256(), false)), "");
-            var p = j.prune(java.time.Duration.ofDays(30), 64L << 20);
+            var p = j.prune(java.time.Duration.ofDays(30), 64L << 20, java.time.Duration.ZERO);
             assertThat(p.telemetry()).isEqualTo(1);
             assertThat(p.dumpFiles()).as("the old row's copy in devcoredump/").isEqualTo(1);
             assertThat(p.dumpBytes()).isEqualTo(1000);
