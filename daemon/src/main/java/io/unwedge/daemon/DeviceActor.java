@@ -63,14 +63,14 @@ final class DeviceActor {
                             continue;
                         }
                         var recovery = recoveries.create(w, mailbox);
-                        java.util.List<RecoveryReport> reports;
+                        java.util.List<RecoveryReport> reports = java.util.List.of();
                         try {
                             reports = recovery.run();
                         } catch (RuntimeException e) {
                             // a bug must not take the device's actor with it; say it loudly
                             log.error("recovery-crashed", "bdf", bdf, "card", w.event().card(), "error", e.toString());
-                            continue;
                         }
+                        if (recovery.deferred()) deferredOne = true;
                         for (var report : reports) { // one per attempt: an escalation is several
                             try {
                                 listener.finished(report);
@@ -78,30 +78,22 @@ final class DeviceActor {
                                 log.error("listener-failed", "bdf", bdf, "error", e.toString());
                             }
                         }
-                        if (mailbox.stopRequested()) {
-                            deferQueued();
-                            return;
-                        }
                     }
                     case ActorMessage.Resume r -> {
-                        var restart = restarts.create(r, mailbox);
                         try {
-                            restart.run();
+                            restarts.create(r, mailbox).run();
                         } catch (RuntimeException e) {
                             log.error("restart-crashed", "bdf", bdf, "recovery", r.recovery().id(), "error", e.toString());
-                            continue;
-                        }
-                        if (mailbox.stopRequested()) {
-                            deferQueued();
-                            return;
                         }
                     }
                     case ActorMessage.Observed o -> { } // nothing in flight: sysfs is read when a wedge comes
                     case ActorMessage.Resync r -> { }
-                    case ActorMessage.Stop s -> {
-                        deferQueued();
-                        return;
-                    }
+                    case ActorMessage.Stop s -> { }
+                }
+                // a job may have read the Stop from the mailbox (it is remembered, not queued): end here, not in take()
+                if (mailbox.stopRequested()) {
+                    deferQueued();
+                    return;
                 }
             }
         } catch (InterruptedException e) {
@@ -109,9 +101,12 @@ final class DeviceActor {
         }
     }
 
+    /** Whether a wedge of this device was left for the next start at this stop: one row is enough for a device. */
+    private boolean deferredOne;
+
     /**
-     * At stop, the wedges still queued (one that came while a recovery waited for its turn, one a restart set
-     * aside or handed back) are journaled for the next start rather than lost; the rest is dropped.
+     * At stop, a wedge still queued (one that came while a recovery waited for its turn, one a restart set
+     * aside or handed back) is journaled for the next start rather than lost; the rest is dropped.
      */
     private void deferQueued() {
         for (var m : mailbox.drain()) {
@@ -119,9 +114,20 @@ final class DeviceActor {
         }
     }
 
+    /**
+     * The first wedge left at a stop is journaled for the next start; a later one of the same device is not:
+     * the next start handles the device once (a second row would make it recover the device twice).
+     */
     private void defer(ActorMessage.Wedge w) {
+        if (deferredOne) {
+            log.info("wedge-covered", "card", w.event().card(), "bdf", bdf, "seqnum", w.event().seqnum(),
+                    "the daemon is stopping: an earlier wedge of this device is already left for the next start, which handles it once");
+            return;
+        }
         try {
-            recoveries.create(w, mailbox).defer();
+            var recovery = recoveries.create(w, mailbox);
+            recovery.defer();
+            deferredOne = recovery.deferred();
         } catch (RuntimeException e) {
             log.error("recovery-crashed", "bdf", bdf, "card", w.event().card(), "error", e.toString());
         }

@@ -145,6 +145,11 @@ final class Recovery {
      * Nothing is touched. Without a journal the wedge is lost, and said so.
      */
     void defer() {
+        if (dryRun) {
+            log.info("recovery-dropped", "card", event.card(), "bdf", event.bdf(), "seqnum", event.seqnum(), "methods", event.rawMethods(),
+                    "the daemon is stopping: not planned (dry run; a dry run leaves no wedge for the next start)");
+            return;
+        }
         if (journal.isEmpty()) {
             log.error("recovery-dropped", "card", event.card(), "bdf", event.bdf(), "seqnum", event.seqnum(), "methods", event.rawMethods(),
                     "the daemon is stopping and keeps no journal: not started, and no next start will know of it; the device is still wedged");
@@ -157,7 +162,15 @@ final class Recovery {
         }
         log.warn("recovery-deferred", "card", event.card(), "bdf", event.bdf(), "seqnum", event.seqnum(), "recovery", recoveryId,
                 "the daemon is stopping: not started; left unfinished in the journal for the next start, the device is still wedged");
+        deferred = true;
     }
+
+    /** Whether this wedge was left unfinished in the journal for the next start (by {@link #defer} or at the gate). */
+    boolean deferred() {
+        return deferred;
+    }
+
+    private boolean deferred;
 
     /** Journals the wedge (or, continuing one, its next attempt) and begins its recovery row; nothing without a journal. */
     private void begin() throws JournalException {
@@ -267,6 +280,7 @@ final class Recovery {
                 // unfinished, so that the next start, finding the device bound and untouched, handles the wedge again
                 log.warn("recovery-deferred", "card", device.card(), "bdf", device.bdf(), "seqnum", event.seqnum(), "recovery", recoveryId,
                         "the daemon is stopping: not started; left unfinished in the journal for the next start, the device is still wedged");
+                deferred = true;
                 return reports;
             }
             return body.run();
@@ -445,10 +459,9 @@ final class Recovery {
         if (method != RecoveryMethod.REBIND) {
             for (var f : hw.siblings()) {
                 var now = topology.functionDir(f.bdf()).flatMap(Sysfs::driverOf);
-                now.ifPresent(d -> {
-                    writes.add(new Write(topology.sysfs().pciDriver(d).resolve("unbind"), f.bdf() + "\n"));
-                    siblings.add(new Journal.Restore(Journal.Restore.Kind.BIND, f.bdf(), d));
-                });
+                now.ifPresent(d -> writes.add(new Write(topology.sysfs().pciDriver(d).resolve("unbind"), f.bdf() + "\n")));
+                // unbound already (an earlier attempt of this wedge failed before its bind): the driver it had then
+                now.or(f::driver).ifPresent(d -> siblings.add(new Journal.Restore(Journal.Restore.Kind.BIND, f.bdf(), d)));
             }
         }
         toRestore(siblings, Step.UNBIND, device); // durable with the intent: sysfs forgets a function's driver once it is unbound

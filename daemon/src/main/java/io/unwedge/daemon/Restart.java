@@ -56,8 +56,8 @@ import java.util.function.BooleanSupplier;
  * <h2>The gate</h2>
  * Past the checks that touch nothing (an earlier boot's row, a quarantine), a restart holds the function's bus
  * and slot through the {@link DisruptionGate}, as a recovery's steps do: its slot power, rescan and bind never
- * run beside a new wedge's recovery on the same bus or slot, nor past the host-wide cap. One that cannot have
- * its pass within the worst case does nothing and stays unfinished, for the next start.
+ * run beside a new wedge's recovery on the same bus or slot, nor past the host-wide cap. It waits for its pass
+ * as long as it takes; a stop meanwhile leaves the row unfinished, for the next start.
  *
  * <h2>Settling</h2>
  * A device a restart brought back gets the settle window a recovery gives it: a wedge meanwhile fails the
@@ -120,31 +120,35 @@ final class Restart {
         }
         // what follows may power a slot, rescan and bind: it holds the function's bus and slot, as a recovery does,
         // so that a new wedge's recovery on the same bus or slot cannot run beside it
+        // it waits as long as it takes (a recovery holds its pass through its whole ladder): giving up would leave
+        // an unbound device so until the next start. Only a stop ends the wait, leaving the row for that start
         DisruptionGate.Pass pass;
         try {
-            pass = gate.enter(Exclusion.keys(bdf, slotName(steps)), System.nanoTime() + timeouts.worstCase().toNanos(),
-                    why -> log.info("restart-waiting", "recovery", row.id(), "bdf", bdf, why));
+            var keys = Exclusion.keys(bdf, slotName(steps));
+            while ((pass = gate.enter(keys, System.nanoTime() + timeouts.worstCase().toNanos(),
+                    why -> log.info("restart-waiting", "recovery", row.id(), "bdf", bdf, why))) == null) {
+                if (mailbox.stopRequested()) {
+                    log.warn("restart-deferred", "recovery", row.id(), "bdf", bdf, "the daemon is stopping while other recoveries "
+                            + "hold its bus or slot: nothing done; left unfinished in the journal for the next start (" + story + ")");
+                    return;
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return; // left unfinished, for the next start
         }
-        if (pass == null) {
-            log.error("restart-deferred", "recovery", row.id(), "bdf", bdf, "other recoveries held its bus or slot past "
-                    + timeouts.worstCase().toMillis() + " ms: nothing done; left unfinished in the journal for the next start (" + story + ")");
-            return;
-        }
-        try (pass) {
+        try (var held = pass) {
             reconcile(steps, story, unbindTookEffect, failedStep);
-            putBack();
         }
     }
 
     /**
      * What the recovery changed besides the GPU's driver, put back whatever became of the GPU: the functions
-     * its reset unbound with it bound to their drivers again, the {@code reset_method} it replaced written
-     * back. Each only where sysfs shows it still needed; a failure is said with the command to do it by hand.
+     * its reset unbound with it bound to their drivers again (unless {@code functions} is false), the
+     * {@code reset_method} it replaced written back. Each only where sysfs shows it still needed; a failure is
+     * said with the command to do it by hand.
      */
-    private void putBack() {
+    private void putBack(boolean functions) {
         List<Journal.Restore> items;
         try {
             items = journal.toRestore(row.id());
@@ -160,7 +164,7 @@ final class Restart {
             String value;
             switch (r.kind()) {
                 case BIND -> {
-                    if (!topology.isUnbound(r.bdf())) continue;
+                    if (!functions || !topology.isUnbound(r.bdf())) continue;
                     try {
                         attribute = topology.sysfs().pciDriver(r.value()).resolve("bind");
                     } catch (IllegalArgumentException e) {
@@ -476,6 +480,10 @@ final class Restart {
 
     /** Ends the recovery in the journal and says so; false when the journal would not take it. */
     private boolean close(String found, String action, String result, String reason) {
+        // before the row ends: a daemon that dies in between finds it unfinished, and puts back again (each is
+        // done only where sysfs still needs it). An earlier boot's reset undid everything; a quarantine that
+        // leaves the device unbound leaves its other functions so too
+        if (!found.equals("previous-boot")) putBack(!action.equals("quarantined"));
         Optional<String> cardAfter = topology.byBdf(row.bdf()).map(GpuDevice::card);
         var level = result.equals("recovered") ? EventLog.Level.INFO : action.equals("retried") ? EventLog.Level.WARN : EventLog.Level.ERROR;
         log.log(level, "restart-reconciled", "recovery", row.id(), "bdf", row.bdf(), "card", row.card(), "found", found,
