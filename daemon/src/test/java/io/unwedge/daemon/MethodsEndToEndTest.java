@@ -79,6 +79,33 @@ class MethodsEndToEndTest {
                     .anyMatch(l -> l.startsWith("bind 0000:03:00.1 to snd_hda_intel"));
             assertThat(rig.topology.isUp(rig.gpu(0).bdf())).isTrue();
             assertThat(rig.host.driverOf(io.unwedge.core.PciAddress.parse("0000:03:00.1").orElseThrow())).contains("snd_hda_intel");
+            // journaled before the unbind, for a restart: the audio function and its driver
+            long id = rig.journal.history(Optional.empty(), Optional.empty(), Optional.empty(), 1).getFirst().id();
+            assertThat(rig.journal.toRestore(id)).containsExactly(new io.unwedge.daemon.journal.Journal.Restore(
+                    io.unwedge.daemon.journal.Journal.Restore.Kind.BIND, io.unwedge.core.PciAddress.parse("0000:03:00.1").orElseThrow(), "snd_hda_intel"));
+        }
+    }
+
+    /**
+     * A bus reset whose reset fails leaves the audio function unbound, and the wedge escalates to a cold reset:
+     * that attempt's journal still names the audio function and its driver for a restart, from before the
+     * recovery began, though sysfs no longer shows the driver.
+     */
+    @Test
+    void anEscalationAfterAFailedResetStillJournalsTheAudioFunctionToBindBack() throws Exception {
+        var audio = new io.unwedge.daemon.journal.Journal.Restore(io.unwedge.daemon.journal.Journal.Restore.Kind.BIND,
+                io.unwedge.core.PciAddress.parse("0000:03:00.1").orElseThrow(), "snd_hda_intel");
+        try (var rig = rig(RecoveryPolicy.DEFAULT, VirtualHost.Options.DEFAULT)) {
+            rig.model.failWrite(rig.gpu(0).bdf(), "reset", "EIO");
+            rig.model.failWrite(audio.bdf(), "bind", "EIO"); // and should the attempt bind it back, that fails too
+            rig.model.wedge("card0", List.of(RecoveryMethod.BUS_RESET, RecoveryMethod.COLD_RESET), Optional.empty());
+            assertThat(rig.nextReport(WAIT).result()).as(rig.log()).isEqualTo(Result.FAILED);
+            var second = rig.nextReport(WAIT);
+            assertThat(second.method()).contains(RecoveryMethod.COLD_RESET);
+            assertThat(second.result()).as(rig.log()).isEqualTo(Result.RECOVERED);
+            var rows = rig.journal.history(Optional.empty(), Optional.empty(), Optional.empty(), 2); // newest first
+            assertThat(rig.journal.toRestore(rows.get(1).id())).as("the bus reset's").contains(audio);
+            assertThat(rig.journal.toRestore(rows.get(0).id())).as("the cold reset's").contains(audio);
         }
     }
 
