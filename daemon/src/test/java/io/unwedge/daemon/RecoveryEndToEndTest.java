@@ -264,19 +264,7 @@ class RecoveryEndToEndTest {
     @Test
     void aWedgeWaitingAtTheGateWhenTheDaemonStopsIsLeftForTheNextStart() throws Exception {
         try (var rig = new Rig(dir, 2, Rig.timeouts(5000, 100), true, RecoveryPolicy.DEFAULT)) { // max_concurrent 1
-            rig.model.probeDelay(rig.gpu(0).bdf(), Duration.ofMillis(800));
-            var unbound = new java.util.concurrent.CountDownLatch(1);
-            rig.onSimLine = l -> {
-                if (l.startsWith("unbind " + rig.gpu(0).bdf())) unbound.countDown();
-            };
-            rig.model.wedge("card0", REBIND_BUS_RESET, Optional.empty());
-            assertThat(unbound.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-            rig.model.wedge("card1", REBIND_BUS_RESET, Optional.empty());
-            long deadline = System.nanoTime() + 10_000_000_000L;
-            while (!rig.log().contains("recovery-waiting card=card1")) {
-                if (System.nanoTime() > deadline) throw new AssertionError("card1 never waited: " + rig.log());
-                Thread.sleep(5);
-            }
+            card1WaitsAtTheGate(rig);
             rig.supervisor.stop();
             assertThat(rig.nextReport(Duration.ofMillis(1)).result()).isEqualTo(Result.RECOVERED);
             assertThat(rig.log()).contains("recovery-deferred card=card1");
@@ -294,15 +282,7 @@ class RecoveryEndToEndTest {
     @Test
     void aWedgeStillQueuedWhenTheDaemonStopsIsCoveredByTheOneLeftForTheNextStart() throws Exception {
         try (var rig = new Rig(dir, 2, Rig.timeouts(5000, 100), true, RecoveryPolicy.DEFAULT)) { // max_concurrent 1
-            rig.model.probeDelay(rig.gpu(0).bdf(), Duration.ofMillis(800));
-            var unbound = new java.util.concurrent.CountDownLatch(1);
-            rig.onSimLine = l -> {
-                if (l.startsWith("unbind " + rig.gpu(0).bdf())) unbound.countDown();
-            };
-            rig.model.wedge("card0", REBIND_BUS_RESET, Optional.empty());
-            assertThat(unbound.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-            rig.model.wedge("card1", REBIND_BUS_RESET, Optional.empty());
-            awaitLog(rig, l -> l.contains("recovery-waiting card=card1"));
+            card1WaitsAtTheGate(rig);
             rig.model.repeatWedge("card1"); // queued behind the first: that one waits at the gate, reading nothing
             awaitLog(rig, l -> countOf(l, "wedged card=card1") == 2);
             rig.supervisor.stop();
@@ -312,6 +292,19 @@ class RecoveryEndToEndTest {
             assertThat(rig.simLines).as("card1 untouched").noneMatch(l -> l.contains(rig.gpu(1).bdf().toString()) && l.startsWith("unbind"));
             assertThat(rig.journal.unfinished()).singleElement().satisfies(u -> assertThat(u.bdf()).isEqualTo(rig.gpu(1).bdf()));
         }
+    }
+
+    /** With the host-wide cap of one: card0's recovery is under way (its bind slowed down), card1's waits for its turn. */
+    private static void card1WaitsAtTheGate(Rig rig) throws Exception {
+        rig.model.probeDelay(rig.gpu(0).bdf(), Duration.ofMillis(800));
+        var unbound = new java.util.concurrent.CountDownLatch(1);
+        rig.onSimLine = l -> {
+            if (l.startsWith("unbind " + rig.gpu(0).bdf())) unbound.countDown();
+        };
+        rig.model.wedge("card0", REBIND_BUS_RESET, Optional.empty());
+        assertThat(unbound.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        rig.model.wedge("card1", REBIND_BUS_RESET, Optional.empty());
+        awaitLog(rig, l -> l.contains("recovery-waiting card=card1"));
     }
 
     private static void awaitLog(Rig rig, java.util.function.Predicate<String> done) throws InterruptedException {
