@@ -18,9 +18,10 @@ sealed interface ActorMessage {
     }
 
     /**
-     * A recovery a restart resumed and then saw wedge again while settling: {@code recovery}, the attempt of
-     * {@code method} for the wedge journaled as {@code eventId}. What follows is its escalation, as when a
-     * running daemon sees that: the next method, journaled as escalated from {@code recovery}.
+     * An attempt a restart found failed: {@code recovery}, the attempt of {@code method} for the wedge journaled
+     * as {@code eventId} (a resumed one that wedged again while settling, one whose step had failed, or the one an
+     * untouched escalation followed). What follows is its escalation, as a running daemon's: the next method,
+     * journaled as escalated from {@code recovery}.
      */
     record Continues(long recovery, long eventId, RecoveryMethod method) {}
 

@@ -222,7 +222,7 @@ final class Recovery {
         }
         log.info("recovery-plan", "card", device.card(), "bdf", device.bdf(), "seqnum", event.seqnum(),
                 "ladder", String.join(",", ladder.stream().map(a -> a.method().token()).toList()), "safety", verdict.reason(),
-                continues.map(c -> "continues recovery " + c.recovery() + " (" + c.method() + "), which a restart resumed and which wedged again; ")
+                continues.map(c -> "continues recovery " + c.recovery() + " (" + c.method() + ") after a restart; ")
                         .orElse("") + plan.reason());
         return withPass(device, hw, first, () -> {
             for (int i = 0; i < ladder.size(); i++) {

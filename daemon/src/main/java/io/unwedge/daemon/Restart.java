@@ -41,7 +41,8 @@ import java.util.function.BooleanSupplier;
  *     died before it ended</td><td>recovered (failed if it wedged again while settling, and escalated)</td></tr>
  * <tr><td>bound, card up</td><td>a step after the drain had failed</td><td>escalated: the next method of its ladder, as a
  *     running daemon would (a refused drain: found-bound, as it ended)</td><td>failed</td></tr>
- * <tr><td>bound, card up</td><td>unbind never took effect</td><td>retried: the wedge is handled again as a new recovery</td><td>failed</td></tr>
+ * <tr><td>bound, card up</td><td>unbind never took effect</td><td>retried: the wedge is handled again as a new recovery
+ *     (an escalation's from the method after the attempt it followed)</td><td>failed</td></tr>
  * <tr><td>bound, no card</td><td>anything</td><td>waited for the card up to the bind deadline (a probe may be in
  *     flight); then as above, or abandoned: left as it is</td><td>as above, or failed</td></tr>
  * </table>
@@ -472,9 +473,27 @@ final class Restart {
                     + "cannot be read back from the journal; the device may still be wedged (" + story + ")");
             return;
         }
+        // an escalation goes on from the attempt it followed, as the running daemon would have: not from the
+        // ladder's first method, which had already failed
+        var follows = follows();
         if (close("bound", "retried", "failed", "found bound at restart before the unbind took effect; the device may "
-                + "still be wedged: the wedge is handled again as a new recovery (" + story + ")")) {
-            mailbox.post(new ActorMessage.Wedge(wedge.get(), 0));
+                + "still be wedged: the wedge is handled again as a new recovery" + follows.map(c -> ", escalating on from "
+                        + c.method() + " (recovery " + c.recovery() + ")").orElse("") + " (" + story + ")")) {
+            mailbox.post(new ActorMessage.Wedge(wedge.get(), 0, follows));
+        }
+    }
+
+    /** For an escalation's row: the attempt it followed and that attempt's method, when the journal has them. */
+    private Optional<ActorMessage.Continues> follows() {
+        if (row.escalatedFrom().isEmpty()) return Optional.empty();
+        long parent = row.escalatedFrom().get();
+        try {
+            return journal.show(parent).flatMap(d -> d.recovery().method()).flatMap(RecoveryMethod::ofToken)
+                    .map(m -> new ActorMessage.Continues(parent, row.eventId(), m));
+        } catch (JournalException e) {
+            log.error("journal-failed", "bdf", row.bdf(), "recovery", parent, "error", e.getMessage(),
+                    "cannot read the attempt this one escalated from: the wedge's ladder starts again from its first method");
+            return Optional.empty();
         }
     }
 

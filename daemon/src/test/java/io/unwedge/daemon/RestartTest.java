@@ -205,6 +205,35 @@ class RestartTest {
     }
 
     /**
+     * The daemon died just after journaling an escalation (rebind had failed; bus-reset was next) and before its
+     * unbind: the restart finds the device bound and untouched, and the wedge goes on from rebind, as the running
+     * daemon would have: bus-reset, journaled as escalated from the rebind, not rebind all over again.
+     */
+    @Test
+    void anUntouchedEscalationGoesOnFromTheAttemptItFollowed() throws Exception {
+        long[] ids = new long[2];
+        try (var rig = new Rig(dir, 1, Rig.timeouts(3000, 100), io.unwedge.daemon.RecoveryPolicy.DEFAULT,
+                io.unwedge.sim.VirtualHost.Options.DEFAULT, (journal, host, model) -> {
+            var gpu = host.gpus().getFirst();
+            var event = wedge(gpu.devpath() + "/drm/card0");
+            long eventId = journal.recordEvent(event, Instant.now());
+            ids[0] = journal.beginRecovery(eventId, event);
+            journal.driver(ids[0], "xe", RecoveryMethod.REBIND);
+            journal.endRecovery(ids[0], new RecoveryReport(event, gpu.bdf(), Optional.of(RecoveryMethod.REBIND), Result.FAILED,
+                    "bind timeout", java.util.List.of(), Optional.of("card0"), 10, Optional.empty()));
+            ids[1] = journal.beginEscalation(eventId, event, ids[0]); // ... and the daemon died
+        })) {
+            var r = rig.nextReport(java.time.Duration.ofSeconds(20));
+            assertThat(r.method()).as(rig.log()).contains(RecoveryMethod.BUS_RESET);
+            assertThat(r.result()).as(rig.log()).isEqualTo(Result.RECOVERED);
+            assertThat(rig.journal.show(ids[1]).orElseThrow().recovery().reason().orElseThrow()).contains("escalating on from rebind");
+            var newest = rig.journal.history(Optional.empty(), Optional.empty(), Optional.empty(), 1).getFirst();
+            assertThat(newest.escalatedFrom()).contains(ids[0]);
+            assertThat(newest.method()).contains("bus-reset");
+        }
+    }
+
+    /**
      * A restart's bind holds the gate as a recovery's steps do: with the host-wide cap of one, a wedge of the
      * other GPU while the restart binds card0 back waits for it, and its first step comes after the restart's end.
      */
