@@ -23,9 +23,12 @@ final class HostOptions {
         return root;
     }
 
-    /** {@code --state-dir}, else {@code DIR/state} beside a virtual {@code DIR/sys}, else {@code production}. */
-    Path stateDir(Path production) {
+    /**
+     * {@code --state-dir}, else {@code DIR/state} beside a virtual {@code DIR/sys}, else {@code production} (asked
+     * only then: it reads the config file, which need not be readable when the answer is on the command line).
+     */
+    Path stateDir(java.util.concurrent.Callable<Path> production) throws Exception {
         if (stateDir != null) return stateDir;
-        return sysfs == null ? production : sysfs.toAbsolutePath().normalize().getParent().resolve("state");
+        return sysfs == null ? production.call() : sysfs.toAbsolutePath().normalize().getParent().resolve("state");
     }
 }

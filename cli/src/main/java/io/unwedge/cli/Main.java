@@ -26,9 +26,14 @@ public final class Main implements Runnable {
     public static void main(String[] args) {
         // UTF-8 whatever the locale: under LANG=C the JVM would write a task's or a path's other characters as '?',
         // and `export` is an archive (the journal holds UTF-8, and so does every line written of it)
-        System.setOut(new java.io.PrintStream(new java.io.BufferedOutputStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), 8192), true, java.nio.charset.StandardCharsets.UTF_8));
-        System.setErr(new java.io.PrintStream(new java.io.BufferedOutputStream(new java.io.FileOutputStream(java.io.FileDescriptor.err), 8192), true, java.nio.charset.StandardCharsets.UTF_8));
+        System.setOut(utf8(java.io.FileDescriptor.out));
+        System.setErr(utf8(java.io.FileDescriptor.err));
         System.exit(execute(args));
+    }
+
+    private static java.io.PrintStream utf8(java.io.FileDescriptor fd) {
+        return new java.io.PrintStream(new java.io.BufferedOutputStream(new java.io.FileOutputStream(fd), 8192), true,
+                java.nio.charset.StandardCharsets.UTF_8);
     }
 
     public static int execute(String... args) {

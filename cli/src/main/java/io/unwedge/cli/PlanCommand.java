@@ -51,7 +51,7 @@ final class PlanCommand implements Callable<Integer> {
         var event = wedge(d, methods);
         var hw = topology.hardware(d);
         var decision = Planner.decide(event, d, hw, policy.methods());
-        Path state = host.stateDir(cfg.daemon().stateDir());
+        Path state = host.stateDir(() -> cfg.daemon().stateDir());
         String safety;
         boolean allowed = true;
         if (!Files.isRegularFile(state.resolve(Journal.FILE))) {

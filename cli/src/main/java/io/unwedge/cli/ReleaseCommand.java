@@ -35,7 +35,7 @@ final class ReleaseCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         var topology = new Topology(host.sysfs());
-        Path state = host.stateDir(DaemonCommand.loadConfig(null, host.sysfs).daemon().stateDir());
+        Path state = host.stateDir(() -> DaemonCommand.loadConfig(null, null).daemon().stateDir());
         if (!Files.isRegularFile(state.resolve(Journal.FILE))) {
             throw new Main.UsageError("no journal at " + state.resolve(Journal.FILE) + " (is --state-dir the daemon's?)");
         }

@@ -112,7 +112,9 @@ class PlanReleaseTest {
         var corrupt = run("release", "card0", "--sysfs", host.sys().toString());
         assertThat(corrupt.code()).isEqualTo(ExitCode.FAILED.code);
         assertThat(file).hasContent("not a database, and not for `release` to move aside");
-        assertThat(Files.list(file.getParent()).map(p -> p.getFileName().toString())).noneMatch(n -> n.contains("corrupt"));
+        try (var names = Files.list(file.getParent())) {
+            assertThat(names.map(p -> p.getFileName().toString())).noneMatch(n -> n.contains("corrupt"));
+        }
     }
 
     @Test

@@ -160,7 +160,12 @@ final class Recovery {
         } catch (JournalException e) {
             return; // said by begin
         }
-        log.warn("recovery-deferred", "card", event.card(), "bdf", event.bdf(), "seqnum", event.seqnum(), "recovery", recoveryId,
+        leftForTheNextStart(event.card());
+    }
+
+    /** The journaled row stays unfinished: the next start finds the device bound and untouched, and handles the wedge again. */
+    private void leftForTheNextStart(String card) {
+        log.warn("recovery-deferred", "card", card, "bdf", event.bdf(), "seqnum", event.seqnum(), "recovery", recoveryId,
                 "the daemon is stopping: not started; left unfinished in the journal for the next start, the device is still wedged");
         deferred = true;
     }
@@ -276,11 +281,8 @@ final class Recovery {
         }
         try (pass) {
             if (mailbox.stopRequested() && journal.isPresent() && recoveryId > 0) {
-                // asked to stop while this wedge waited for its turn: nothing is started now, and the row is left
-                // unfinished, so that the next start, finding the device bound and untouched, handles the wedge again
-                log.warn("recovery-deferred", "card", device.card(), "bdf", device.bdf(), "seqnum", event.seqnum(), "recovery", recoveryId,
-                        "the daemon is stopping: not started; left unfinished in the journal for the next start, the device is still wedged");
-                deferred = true;
+                // asked to stop while this wedge waited for its turn: nothing is started now (the stop would cut it off)
+                leftForTheNextStart(device.card());
                 return reports;
             }
             return body.run();
@@ -584,11 +586,11 @@ final class Recovery {
         var bdf = device.bdf();
         var intent = intentOnceTouched(Step.BIND, device);
         var writes = new ArrayList<Write>();
-        if (topology.isUnbound(bdf)) writes.add(new Write(topology.sysfs().pciDriver(device.driver().orElseThrow()).resolve("bind"), bdf + "\n", true));
+        if (topology.isUnbound(bdf)) writes.add(new Write(topology.sysfs().pciDriver(device.driver().orElseThrow()).resolve("bind"), bdf + "\n"));
         if (method != RecoveryMethod.REBIND) {
             for (var f : hw.siblings()) {
                 if (f.driver().isPresent() && topology.isPresent(f.bdf()) && topology.isUnbound(f.bdf())) {
-                    writes.add(new Write(topology.sysfs().pciDriver(f.driver().get()).resolve("bind"), f.bdf() + "\n", true));
+                    writes.add(new Write(topology.sysfs().pciDriver(f.driver().get()).resolve("bind"), f.bdf() + "\n"));
                 }
             }
         }
@@ -637,15 +639,8 @@ final class Recovery {
 
     // ---- the step machinery ----------------------------------------------------------------------
 
-    /**
-     * One sysfs write of a step; {@code bind}: a driver's bind, where EBUSY means someone did it already (the
-     * autoprobe race) and EAGAIN that the probe was deferred (it may still come: the step waits on for it).
-     */
-    private record Write(Path attribute, String value, boolean bind) {
-        Write(Path attribute, String value) {
-            this(attribute, value, false);
-        }
-    }
+    /** One sysfs write of a step. */
+    private record Write(Path attribute, String value) {}
 
     /** What a failed sysfs write of a step means. */
     enum WriteFailure { ALREADY_DONE, DEFERRED, FAILED }
@@ -656,7 +651,8 @@ final class Recovery {
      * unbind got there first) or, for a bind, on EBUSY (autoprobe bound it); deferred on a bind's EAGAIN (the
      * probe was deferred and may still come: the step waits on); otherwise failed.
      */
-    static WriteFailure failedWrite(Step step, boolean bind, String message, BooleanSupplier done) {
+    static WriteFailure failedWrite(Step step, String message, BooleanSupplier done) {
+        boolean bind = step == Step.BIND;
         String why = String.valueOf(message).toLowerCase(java.util.Locale.ROOT);
         if ((step == Step.UNBIND || step == Step.REMOVE || step == Step.BIND) && done.getAsBoolean()) return WriteFailure.ALREADY_DONE;
         if (bind && why.contains("device or resource busy")) return WriteFailure.ALREADY_DONE;
@@ -679,7 +675,7 @@ final class Recovery {
                     writer.write(w.attribute(), w.value());
                     wrote.add(w.value().strip() + " to " + w.attribute());
                 } catch (IOException e) {
-                    switch (failedWrite(step, w.bind(), e.getMessage(), done)) {
+                    switch (failedWrite(step, e.getMessage(), done)) {
                         case ALREADY_DONE -> wrote.add(w.value().strip() + " to " + w.attribute() + " (already done: " + e.getMessage() + ")");
                         case DEFERRED -> wrote.add(w.value().strip() + " to " + w.attribute() + " (probe deferred: " + e.getMessage() + "; waiting for it)");
                         case FAILED -> throw e;

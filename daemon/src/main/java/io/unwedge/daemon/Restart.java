@@ -10,6 +10,7 @@ import io.unwedge.daemon.journal.Journal;
 import io.unwedge.daemon.journal.JournalException;
 import io.unwedge.daemon.journal.RecoveryRow;
 import io.unwedge.daemon.journal.StepRow;
+import io.unwedge.host.sysfs.Sysfs;
 import io.unwedge.host.sysfs.Topology;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -109,20 +110,20 @@ final class Restart {
 
         if (booted.isPresent() && row.startedAt().isBefore(booted.get())) {
             // the machine rebooted since: the device was reset and probed afresh, whatever the journal says was done
-            close("previous-boot", "abandoned", "failed", "begun " + row.startedAt() + ", before this boot (" + booted.get()
+            close(PutBack.NOTHING, "previous-boot", "abandoned", "failed", "begun " + row.startedAt() + ", before this boot (" + booted.get()
                     + "): the reboot reset the device, nothing done (" + story + ")");
             return;
         }
         if (topology.isUnbound(bdf) && quarantinedUnbound(bdf)) {
             // the recovery ended in a quarantine that leaves the device unbound, and the daemon died in it
-            close("unbound", "quarantined", "failed", "quarantined (left unbound) before the daemon stopped: not bound back; "
+            close(PutBack.RESET_METHOD, "unbound", "quarantined", "failed", "quarantined (left unbound) before the daemon stopped: not bound back; "
                     + "release it with: unwedge release " + bdf + " (" + story + ")");
             return;
         }
         // what follows may power a slot, rescan and bind: it holds the function's bus and slot, as a recovery does,
-        // so that a new wedge's recovery on the same bus or slot cannot run beside it
-        // it waits as long as it takes (a recovery holds its pass through its whole ladder): giving up would leave
-        // an unbound device so until the next start. Only a stop ends the wait, leaving the row for that start
+        // so that a new wedge's recovery on the same bus or slot cannot run beside it. It waits as long as it takes
+        // (a recovery holds its pass through its whole ladder): giving up would leave an unbound device so until the
+        // next start. Only a stop ends the wait, leaving the row for that start
         DisruptionGate.Pass pass;
         try {
             var keys = Exclusion.keys(bdf, slotName(steps));
@@ -145,11 +146,12 @@ final class Restart {
 
     /**
      * What the recovery changed besides the GPU's driver, put back whatever became of the GPU: the functions
-     * its reset unbound with it bound to their drivers again (unless {@code functions} is false), the
-     * {@code reset_method} it replaced written back. Each only where sysfs shows it still needed; a failure is
+     * its reset unbound with it bound to their drivers again, the {@code reset_method} it replaced written back
+     * ({@code what} says which). Each only where sysfs shows it still needed; a failure is
      * said with the command to do it by hand.
      */
-    private void putBack(boolean functions) {
+    private void putBack(PutBack what) {
+        if (what == PutBack.NOTHING) return;
         List<Journal.Restore> items;
         try {
             items = journal.toRestore(row.id());
@@ -165,7 +167,7 @@ final class Restart {
             String value;
             switch (r.kind()) {
                 case BIND -> {
-                    if (!functions || !topology.isUnbound(r.bdf())) continue;
+                    if (what != PutBack.EVERYTHING || !topology.isUnbound(r.bdf())) continue;
                     try {
                         attribute = topology.sysfs().pciDriver(r.value()).resolve("bind");
                     } catch (IllegalArgumentException e) {
@@ -176,15 +178,14 @@ final class Restart {
                 }
                 case RESET_METHOD -> {
                     attribute = function.get().resolve("reset_method");
-                    if (io.unwedge.host.sysfs.Sysfs.readTrimmed(attribute).filter(r.value()::equals).isPresent()) continue;
+                    if (Sysfs.readTrimmed(attribute).filter(r.value()::equals).isPresent()) continue;
                     value = r.value() + "\n";
                 }
                 default -> throw new AssertionError(r.kind());
             }
             try {
                 writer.write(attribute, value);
-                if (r.kind() == Journal.Restore.Kind.BIND) await(() -> !topology.isUnbound(r.bdf()), timeouts.bind());
-                boolean done = r.kind() != Journal.Restore.Kind.BIND || !topology.isUnbound(r.bdf());
+                boolean done = r.kind() != Journal.Restore.Kind.BIND || await(() -> !topology.isUnbound(r.bdf()), timeouts.bind());
                 log.log(done ? EventLog.Level.INFO : EventLog.Level.ERROR, "restart-put-back", "recovery", row.id(), "bdf", r.bdf(),
                         "what", r.kind(), "value", r.value(), done ? "the recovery had changed it: put back"
                                 : "bind written, but not bound within " + timeouts.bind().toMillis() + " ms");
@@ -215,7 +216,7 @@ final class Restart {
             await(() -> topology.isUp(bdf) || topology.isUnbound(bdf), timeouts.bind());
             if (!topology.isUp(bdf) && !topology.isUnbound(bdf)) {
                 var survivability = topology.functionDir(bdf).map(f -> f.resolve("survivability_mode")).filter(java.nio.file.Files::exists);
-                String driver = topology.functionDir(bdf).flatMap(io.unwedge.host.sysfs.Sysfs::driverOf).orElse("<driver>");
+                String driver = topology.functionDir(bdf).flatMap(Sysfs::driverOf).orElse("<driver>");
                 close("bound-no-card", "abandoned", "failed", "found bound at restart but without a card minor after "
                         + timeouts.bind().toMillis() + " ms: not recovered, left as it is"
                         + (survivability.isPresent() ? " (" + survivability.get() + " exists: the firmware needs flashing)"
@@ -497,12 +498,24 @@ final class Restart {
         }
     }
 
-    /** Ends the recovery in the journal and says so; false when the journal would not take it. */
+    /** Ends the recovery in the journal and says so, everything it changed put back first; false when the journal would not take it. */
     private boolean close(String found, String action, String result, String reason) {
+        return close(PutBack.EVERYTHING, found, action, result, reason);
+    }
+
+    /** What a restart puts back of what the recovery changed besides the GPU's driver ({@link #putBack}). */
+    private enum PutBack {
+        EVERYTHING,
+        /** a quarantine that leaves the device unbound leaves its other functions so too */
+        RESET_METHOD,
+        /** an earlier boot's reset undid everything */
+        NOTHING
+    }
+
+    private boolean close(PutBack what, String found, String action, String result, String reason) {
         // before the row ends: a daemon that dies in between finds it unfinished, and puts back again (each is
-        // done only where sysfs still needs it). An earlier boot's reset undid everything; a quarantine that
-        // leaves the device unbound leaves its other functions so too
-        if (!found.equals("previous-boot")) putBack(!action.equals("quarantined"));
+        // done only where sysfs still needs it)
+        putBack(what);
         Optional<String> cardAfter = topology.byBdf(row.bdf()).map(GpuDevice::card);
         var level = result.equals("recovered") ? EventLog.Level.INFO : action.equals("retried") ? EventLog.Level.WARN : EventLog.Level.ERROR;
         log.log(level, "restart-reconciled", "recovery", row.id(), "bdf", row.bdf(), "card", row.card(), "found", found,

@@ -215,10 +215,11 @@ public final class Supervisor {
                     overflows.incrementAndGet();
                     // sysfs says nothing of a wedge (it has no wedged attribute to read back): a lost one is not found
                     // again, so the operator is told which devices it may have been of
-                    log.error("netlink-overflow", "cards", String.join(",", topology.cards().stream().map(GpuDevice::card).toList()),
+                    var cards = topology.cards();
+                    log.error("netlink-overflow", "cards", String.join(",", cards.stream().map(GpuDevice::card).toList()),
                             "events were lost (the socket's receive buffer overflowed): a wedge among them cannot be read back "
                                     + "from sysfs and would go unrecovered; check these devices (dmesg, unwedge status)");
-                    resync();
+                    resync(cards);
                 }
                 case Delivery.Closed c -> {
                     log.info("daemon-stop", "events", events.get(), "wedges", wedges.get());
@@ -352,9 +353,9 @@ public final class Supervisor {
         });
     }
 
-    private void resync() {
+    /** @param cards the cards sysfs has now */
+    private void resync(List<GpuDevice> cards) {
         for (var a : actors.values()) a.post(new ActorMessage.Resync());
-        var cards = topology.cards();
         log.info("resync", "cards", cards.size(), describe(cards));
     }
 

@@ -344,11 +344,7 @@ class DrainEndToEndTest {
         try (var rig = rig(policy(Mode.TERMINATE, 1500, false))) {
             var c = client(rig, Options.of(Behaviour.STUBBORN));
             rig.model.wedge("card0", REBIND, Optional.empty());
-            long deadline = System.nanoTime() + 10_000_000_000L;
-            while (!rig.log().contains("signal=SIGTERM")) {
-                if (System.nanoTime() > deadline) throw new AssertionError("no drain: " + rig.log());
-                Thread.sleep(10);
-            }
+            rig.awaitLog(l -> l.contains("signal=SIGTERM")); // the drain is under way
             rig.model.repeatWedge("card0"); // the old instance, again, mid-drain
             var r = rig.nextReport(WAIT);
             assertRecoveredAfterADrain(r, rig);

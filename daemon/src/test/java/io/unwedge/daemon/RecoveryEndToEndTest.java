@@ -284,7 +284,7 @@ class RecoveryEndToEndTest {
         try (var rig = new Rig(dir, 2, Rig.timeouts(5000, 100), true, RecoveryPolicy.DEFAULT)) { // max_concurrent 1
             card1WaitsAtTheGate(rig);
             rig.model.repeatWedge("card1"); // queued behind the first: that one waits at the gate, reading nothing
-            awaitLog(rig, l -> countOf(l, "wedged card=card1") == 2);
+            rig.awaitLog(l -> countOf(l, "wedged card=card1") == 2);
             rig.supervisor.stop();
             assertThat(rig.nextReport(Duration.ofMillis(1)).result()).isEqualTo(Result.RECOVERED);
             assertThat(countOf(rig.log(), "recovery-deferred card=card1")).as(rig.log()).isEqualTo(1);
@@ -304,15 +304,7 @@ class RecoveryEndToEndTest {
         rig.model.wedge("card0", REBIND_BUS_RESET, Optional.empty());
         assertThat(unbound.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
         rig.model.wedge("card1", REBIND_BUS_RESET, Optional.empty());
-        awaitLog(rig, l -> l.contains("recovery-waiting card=card1"));
-    }
-
-    private static void awaitLog(Rig rig, java.util.function.Predicate<String> done) throws InterruptedException {
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!done.test(rig.log())) {
-            if (System.nanoTime() > deadline) throw new AssertionError("not in the log in time: " + rig.log());
-            Thread.sleep(5);
-        }
+        rig.awaitLog(l -> l.contains("recovery-waiting card=card1"));
     }
 
     private static int countOf(String text, String what) {

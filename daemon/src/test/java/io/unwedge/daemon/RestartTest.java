@@ -24,10 +24,14 @@ class RestartTest {
     @TempDir Path dir;
 
     static WedgedEvent wedge(String devpath) {
+        return wedge(devpath, "rebind,bus-reset", 4242);
+    }
+
+    static WedgedEvent wedge(String devpath, String methods, long seqnum) {
         var f = new LinkedHashMap<String, String>();
         f.put("SUBSYSTEM", "drm");
-        f.put("WEDGED", "rebind,bus-reset");
-        f.put("SEQNUM", "4242");
+        f.put("WEDGED", methods);
+        f.put("SEQNUM", Long.toString(seqnum));
         return ((WedgedEvent.Wedged) WedgedEvent.recognise(Uevent.of("change", devpath, f))).event();
     }
 
@@ -38,11 +42,24 @@ class RestartTest {
 
     /** As above; without a method, the row of a daemon from before the method was journaled ahead (v1). */
     static long unboundByAnEarlierDaemon(Journal journal, WedgedEvent event, Optional<RecoveryMethod> method) throws Exception {
+        long id = begunByAnEarlierDaemon(journal, event, method);
+        journal.stepEnded(journal.intent(id, Step.UNBIND), new StepResult(Step.UNBIND, Outcome.OK, 3, "wrote"));
+        return id;
+    }
+
+    /** A recovery an earlier daemon began with xe as the driver (and {@code method}, unless a v1 row), and nothing more yet. */
+    static long begunByAnEarlierDaemon(Journal journal, WedgedEvent event, Optional<RecoveryMethod> method) throws Exception {
         long id = journal.beginRecovery(journal.recordEvent(event, Instant.now()), event);
         if (method.isPresent()) journal.driver(id, "xe", method.get());
         else journal.driver(id, "xe");
-        journal.stepEnded(journal.intent(id, Step.UNBIND), new StepResult(Step.UNBIND, Outcome.OK, 3, "wrote"));
         return id;
+    }
+
+    /** The newest recovery: an escalation from {@code from}, as a running daemon's would be. */
+    static io.unwedge.daemon.journal.RecoveryRow escalatedFrom(Rig rig, long from) throws Exception {
+        var next = rig.journal.history(Optional.empty(), Optional.empty(), Optional.empty(), 1).getFirst();
+        assertThat(next.escalatedFrom()).as("linked to the attempt it follows").contains(from);
+        return next;
     }
 
     /** The unbind the earlier daemon wrote before it died, as the kernel would have carried it out. */
@@ -173,8 +190,7 @@ class RestartTest {
             var resetMethod = host.functionDir(gpu).resolve("reset_method");
             original[0] = Files.readString(resetMethod).strip();
             var event = wedge(gpu.devpath() + "/drm/card0");
-            id[0] = journal.beginRecovery(journal.recordEvent(event, Instant.now()), event);
-            journal.driver(id[0], "xe", RecoveryMethod.BUS_RESET);
+            id[0] = begunByAnEarlierDaemon(journal, event, Optional.of(RecoveryMethod.BUS_RESET));
             journal.toRestore(id[0], java.util.List.of(new Journal.Restore(Journal.Restore.Kind.BIND, audio, "snd_hda_intel")));
             journal.stepEnded(journal.intent(id[0], Step.UNBIND), new StepResult(Step.UNBIND, Outcome.OK, 3, "wrote"));
             journal.toRestore(id[0], java.util.List.of(new Journal.Restore(Journal.Restore.Kind.RESET_METHOD, gpu.bdf(), original[0])));
@@ -227,25 +243,24 @@ class RestartTest {
             assertThat(r.method()).as(rig.log()).contains(RecoveryMethod.BUS_RESET);
             assertThat(r.result()).as(rig.log()).isEqualTo(Result.RECOVERED);
             assertThat(rig.journal.show(ids[1]).orElseThrow().recovery().reason().orElseThrow()).contains("escalating on from rebind");
-            var newest = rig.journal.history(Optional.empty(), Optional.empty(), Optional.empty(), 1).getFirst();
-            assertThat(newest.escalatedFrom()).contains(ids[0]);
-            assertThat(newest.method()).contains("bus-reset");
+            assertThat(escalatedFrom(rig, ids[0]).method()).contains("bus-reset");
         }
     }
 
     /**
-     * A restart's bind holds the gate as a recovery's steps do: with the host-wide cap of one, a wedge of the
-     * other GPU while the restart binds card0 back waits for it, and its first step comes after the restart's end.
+     * A restart holds the gate as a recovery's steps do: with the host-wide cap of one, a wedge of the other GPU
+     * while the restart's bound card0 settles waits for it, and its first step comes after the restart's end.
      */
     @Test
-    void aWedgeWhileARestartBindsWaitsForTheRestartsPass() throws Exception {
+    void aWedgeWhileARestartSettlesWaitsForTheRestartsPass() throws Exception {
         long[] id = new long[1];
-        try (var rig = new Rig(dir, 2, Rig.timeouts(5000, 100), false, true, DrainPolicy.DEFAULT, (journal, host, model) -> {
+        try (var rig = new Rig(dir, 2, Rig.timeouts(5000, 1500), false, true, DrainPolicy.DEFAULT, (journal, host, model) -> {
             var gpu = host.gpus().getFirst();
             id[0] = unboundByAnEarlierDaemon(journal, wedge(gpu.devpath() + "/drm/card0"));
             unbindByHand(host, gpu);
-            model.probeDelay(gpu.bdf(), java.time.Duration.ofMillis(1500)); // the restart's bind takes this long
         }, io.unwedge.daemon.RecoveryPolicy.DEFAULT)) { // max_concurrent 1
+            // bound again, and settling for 1.5 s: the restart holds its pass
+            rig.awaitLog(l -> l.contains("recovery-step bdf=" + rig.gpu(0).bdf() + " recovery=" + id[0] + " step=bind outcome=ok"));
             rig.model.wedge("card1", RecoveryEndToEndTest.REBIND_BUS_RESET, Optional.empty());
             assertThat(rig.nextReport(java.time.Duration.ofSeconds(20)).result()).as(rig.log()).isEqualTo(Result.RECOVERED);
             awaitNoneUnfinished(rig);
@@ -323,9 +338,7 @@ class RestartTest {
             assertThat(again.method()).contains(RecoveryMethod.BUS_RESET);
             assertThat(again.bdf()).isEqualTo(rig.gpu(0).bdf());
             awaitNoneUnfinished(rig);
-            var next = rig.journal.history(Optional.empty(), Optional.empty(), Optional.empty(), 10).getFirst();
-            assertThat(next.escalatedFrom()).contains(id[0]);
-            assertThat(next.cardAfter()).contains("card1");
+            assertThat(escalatedFrom(rig, id[0]).cardAfter()).contains("card1");
             assertThat(rig.log()).contains("recovery-start card=card1 bdf=" + rig.gpu(0).bdf());
         }
     }
@@ -339,12 +352,7 @@ class RestartTest {
         long[] id = new long[1];
         try (var rig = new Rig(dir, 1, Rig.timeouts(3000, 1500), false, true, DrainPolicy.DEFAULT, (journal, host, model) -> {
             var gpu = host.gpus().getFirst();
-            var f = new LinkedHashMap<String, String>();
-            f.put("SUBSYSTEM", "drm");
-            f.put("WEDGED", "rebind");
-            f.put("SEQNUM", "4243");
-            var rebindOnly = ((WedgedEvent.Wedged) WedgedEvent.recognise(Uevent.of("change", gpu.devpath() + "/drm/card0", f))).event();
-            id[0] = unboundByAnEarlierDaemon(journal, rebindOnly);
+            id[0] = unboundByAnEarlierDaemon(journal, wedge(gpu.devpath() + "/drm/card0", "rebind", 4243));
             unbindByHand(host, gpu);
             model.rewedgeAfter(gpu.bdf(), java.time.Duration.ofMillis(150));
         })) {
@@ -352,8 +360,7 @@ class RestartTest {
             assertThat(again.result()).as(rig.log()).isEqualTo(RecoveryReport.Result.FAILED);
             assertThat(again.reason()).contains("every method failed (rebind)", "the last, rebind, in recovery " + id[0] + ", which a restart resumed");
             awaitNoneUnfinished(rig);
-            var next = rig.journal.history(Optional.empty(), Optional.empty(), Optional.empty(), 10).getFirst();
-            assertThat(next.escalatedFrom()).contains(id[0]);
+            escalatedFrom(rig, id[0]);
             assertThat(rig.journal.quarantined()).singleElement().satisfies(q -> assertThat(q.bdf()).isEqualTo(rig.gpu(0).bdf()));
         }
     }
@@ -438,9 +445,7 @@ class RestartTest {
             assertThat(crashed.reason().orElseThrow()).contains("the recovery had failed: bind timeout", "escalating, as a running daemon would");
             assertThat(rig.journal.restarts(id[0])).singleElement()
                     .satisfies(r -> assertThat(r.found() + " " + r.action()).isEqualTo("bound escalated"));
-            var next = rig.journal.history(Optional.empty(), Optional.empty(), Optional.empty(), 10).getFirst();
-            assertThat(next.escalatedFrom()).contains(id[0]);
-            assertThat(next.method()).contains("bus-reset");
+            assertThat(escalatedFrom(rig, id[0]).method()).contains("bus-reset");
         }
     }
 
@@ -451,8 +456,7 @@ class RestartTest {
         try (var rig = new Rig(dir, 1, Rig.timeouts(3000, 100), false, true, DrainPolicy.DEFAULT, (journal, host, model) -> {
             var gpu = host.gpus().getFirst();
             var e = wedge(gpu.devpath() + "/drm/card0");
-            id[0] = journal.beginRecovery(journal.recordEvent(e, Instant.now()), e);
-            journal.driver(id[0], "xe", RecoveryMethod.REBIND);
+            id[0] = begunByAnEarlierDaemon(journal, e, Optional.of(RecoveryMethod.REBIND));
             journal.stepEnded(journal.intent(id[0], Step.DRAIN), new StepResult(Step.DRAIN, Outcome.REFUSED, 10, "holders remain: 42 Xorg"));
         })) {
             awaitNoneUnfinished(rig);

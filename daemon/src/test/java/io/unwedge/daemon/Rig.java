@@ -177,6 +177,15 @@ final class Rig implements AutoCloseable {
         return logBytes.toString(StandardCharsets.UTF_8);
     }
 
+    /** Waits (up to 10 s) until the log so far satisfies {@code done}; fails with the log otherwise. */
+    void awaitLog(java.util.function.Predicate<String> done) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!done.test(log())) {
+            if (System.nanoTime() > deadline) throw new AssertionError("not in the log in time: " + log());
+            Thread.sleep(5);
+        }
+    }
+
     @Override
     public void close() throws Exception {
         supervisor.stop();

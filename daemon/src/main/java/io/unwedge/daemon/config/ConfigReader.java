@@ -44,6 +44,9 @@ final class ConfigReader {
     }
 
     /** The sub-tables a table may hold; for these, one table per driver or device. */
+    /** The longest duration a key takes, as the file writes it. */
+    private static final String LONGEST = Toml.quote(Config.formatDuration(Config.MAX_DURATION));
+
     static final Map<String, List<String>> SUBTABLES = Map.of("drain", List.of("driver", "device"));
 
     static final List<String> DRAIN_KEYS = KEYS.get("drain");
@@ -456,7 +459,7 @@ final class ConfigReader {
                 String why;
                 if (text.startsWith("-")) why = "must not be negative: " + Toml.quote(s.value());
                 else if (text.matches("[0-9]+")) why = "is a bare number (" + Toml.quote(s.value()) + "): a duration needs a unit, " + UNITS;
-                else if (text.matches("[0-9]+(ms|s|m|h|d)")) why = "is too long: " + Toml.quote(s.value()) + " (at most \"3650d\")";
+                else if (text.matches("[0-9]+(ms|s|m|h|d)")) why = "is too long: " + Toml.quote(s.value()) + " (at most " + LONGEST + ")";
                 else if (text.matches("[0-9]+[A-Za-z]+")) why = "has an unknown unit: " + Toml.quote(s.value()) + "; " + UNITS;
                 else why = "is not a duration: " + Toml.quote(s.value()) + "; a duration is a whole number and a unit, " + UNITS;
                 bad(key, why, ex);

@@ -490,10 +490,8 @@ public final class Journal implements AutoCloseable {
      * @param bytesBefore the file and its WAL before
      * @param bytesAfter  the file and its WAL after the checkpoint and the vacuum
      * @param underCap    false when what must be kept alone is larger than the size limit (the data, as vacuumed)
-     */
-    /**
-     * @param dumpFiles  devcoredump copies deleted with their telemetry rows; {@code dumpBytes} their size
-     * @param dumpErrors each copy that could not be deleted, and why (its row went all the same)
+     * @param dumpFiles   devcoredump copies deleted with their telemetry rows; {@code dumpBytes} their size
+     * @param dumpErrors  each copy that could not be deleted, and why (its row went all the same)
      */
     public record Pruned(long byAge, long bySize, long events, long telemetry, long quarantines, long bytesBefore, long bytesAfter,
                          boolean underCap, long dumpFiles, long dumpBytes, List<String> dumpErrors) {

@@ -13,10 +13,6 @@ public final class JournalException extends IOException {
         super(message);
     }
 
-    /**
-     * The cause in an operator's words, with SQLite's name for it: {@code disk full (SQLITE_FULL)}, {@code I/O
-     * error (SQLITE_IOERR)}, {@code read-only (SQLITE_READONLY)}, …; the message when SQLite gave no code.
-     */
     /** Whether SQLite said this process may not open or write the file (SQLITE_PERM, _READONLY, _CANTOPEN, _AUTH). */
     public boolean denied() {
         return getCause() instanceof SQLException e && switch (e.getErrorCode() & 0xff) {
@@ -25,6 +21,10 @@ public final class JournalException extends IOException {
         };
     }
 
+    /**
+     * The cause in an operator's words, with SQLite's name for it: {@code disk full (SQLITE_FULL)}, {@code I/O
+     * error (SQLITE_IOERR)}, {@code read-only (SQLITE_READONLY)}, …; the message when SQLite gave no code.
+     */
     public String reason() {
         if (getCause() instanceof SQLException e) {
             // sqlite-jdbc keeps the primary result code here (extended codes say which I/O call failed)

@@ -151,8 +151,7 @@ class ConfigProperties {
 
     /** {@code d} keeping at least the history the safety rules count: a config that keeps less is refused. */
     static Config.Daemon covering(Config.Daemon d, Config.Safety s, Config.None n) {
-        long hours = java.util.stream.Stream.of(s.budgetWindow(), s.flapWindow().multipliedBy(s.flapCount()), n.offenceWindow().multipliedBy(2))
-                .mapToLong(java.time.Duration::toHours).max().orElse(0) + 1;
+        long hours = Config.safetyLookbacks(s, n).values().stream().mapToLong(java.time.Duration::toHours).max().orElse(0) + 1;
         int days = (int) Math.max(d.retainDays(), (hours + 23) / 24);
         return new Config.Daemon(d.stateDir(), d.dryRun(), d.logFormat(), d.debug(), days, d.retainMb(), d.metricsListen(), d.metricsAllowRemote());
     }
